@@ -1,0 +1,39 @@
+"""Keeping uploaded lesson videos on the local disk under safe file names."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from pathlib import Path
+from typing import BinaryIO
+
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
+DEFAULT_UPLOAD_DIR = Path("data") / "uploads"
+
+
+def safe_file_name(name: str) -> str:
+    """A file name with no directory parts, shell characters or control characters.
+
+    Letters of any script are kept (a Cyrillic or accented lesson name stays readable).
+    """
+    name = unicodedata.normalize("NFC", Path(name.replace("\\", "/")).name)
+    stem, dot, suffix = name.rpartition(".")
+    if not dot:
+        stem, suffix = name, ""
+    stem = re.sub(r"[^\w\- ]+", "_", stem, flags=re.UNICODE).strip(" ._") or "video"
+    suffix = re.sub(r"[^\w]+", "", suffix).lower()
+    return f"{stem[:120]}.{suffix}" if suffix else stem[:120]
+
+
+def save_upload(name: str, data: BinaryIO, folder: Path = DEFAULT_UPLOAD_DIR) -> Path:
+    """Copy an uploaded file into ``folder`` without overwriting an earlier upload."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / safe_file_name(name)
+    counter = 1
+    while target.exists():
+        target = folder / f"{Path(safe_file_name(name)).stem}-{counter}{target.suffix}"
+        counter += 1
+    with target.open("wb") as out:
+        while chunk := data.read(1 << 20):
+            out.write(chunk)
+    return target
