@@ -7,15 +7,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from emotion_core.models import configure_environment
-
-configure_environment()
-
-from emotion_core.pipeline import AnalysisSettings, analyse_video  # noqa: E402
-from emotion_core.store import Store, default_db_path  # noqa: E402
-from emotion_core.types import Progress  # noqa: E402
-from emotion_core.uploads import VIDEO_SUFFIXES, save_upload  # noqa: E402
-from emotion_core.video import VideoError  # noqa: E402
+from emotion_core.pipeline import AnalysisSettings, analyse_video
+from emotion_core.store import Store, default_db_path
+from emotion_core.types import Progress
+from emotion_core.uploads import VIDEO_SUFFIXES, save_upload
+from emotion_core.video import VideoError
 
 st.set_page_config(page_title="Classroom mood", layout="wide")
 
@@ -61,7 +57,7 @@ elif submitted:
         path = save_upload(upload.name, upload, Path("data") / "uploads")
         bar = st.progress(0.0, text=f"{upload.name}: starting…")
 
-        def show(progress: Progress, name: str = upload.name) -> None:
+        def show(progress: Progress, name: str = upload.name, bar=bar) -> None:
             eta = f", about {progress.eta_s:.0f} s left" if progress.eta_s is not None else ""
             bar.progress(
                 progress.fraction,

@@ -9,8 +9,9 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from emotion_core.emotion import EmotionModelUnavailable
 from emotion_core.store import DB_ENV_VAR, Store, StoreError, default_db_path
-from emotion_core.video import VideoError
+from emotion_core.video import VideoError, probe
 
 log = logging.getLogger("emotion_core")
 
@@ -68,6 +69,19 @@ def _progress_bar(name: str, enabled: bool):  # type: ignore[no-untyped-def]
     return bar, update
 
 
+def _readable_videos(paths: list[Path]) -> list[Path]:
+    """The paths that open as videos; an error line for each of the others."""
+    readable = []
+    for path in paths:
+        try:
+            probe(path)
+        except VideoError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+        else:
+            readable.append(path)
+    return readable
+
+
 def cmd_analyze(args: argparse.Namespace) -> int:
     from emotion_core.models import configure_environment
 
@@ -81,11 +95,16 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    failures = 0
+    # Check every file before loading the models (seconds of work), so that a file that is no
+    # video is reported at once, and a run with nothing to analyse leaves the database alone.
+    videos = _readable_videos(args.videos)
+    failures = len(args.videos) - len(videos)
+    if not videos:
+        return 1
     with Store(args.db) as store:
         detector = load_detector(MTCNNSettings())
         emotion_model = load_emotion_model(args.emotion_model)
-        for path in args.videos:
+        for path in videos:
             bar, update = _progress_bar(path.name, enabled=not args.no_progress)
             try:
                 result = analyse_video(
@@ -124,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = {"analyze": cmd_analyze, "analyse": cmd_analyze, "export": cmd_export}
     try:
         return commands[args.command](args)
-    except StoreError as exc:
+    except (StoreError, EmotionModelUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

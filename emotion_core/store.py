@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import duckdb
 import pandas as pd
@@ -107,6 +107,34 @@ class AnalysisSummary:
     detector: str
 
 
+class _AnalysesInProgress:
+    """The analyses running in this process, per database file.
+
+    DuckDB lets only one process write a file, so a 'running' row not listed here was left by a
+    process that died. One that is listed belongs to another ``Store`` of this process (a page
+    opening the database while a background job analyses) and must be left alone.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()  # held while a Store registers or recovers analyses
+        self._ids: dict[Path, set[int]] = {}
+
+    def add(self, db: Path, video_id: int) -> None:
+        with self.lock:
+            self._ids.setdefault(db, set()).add(video_id)
+
+    def discard(self, db: Path, video_ids: set[int]) -> None:
+        with self.lock:
+            self._ids.get(db, set()).difference_update(video_ids)
+
+    def ids(self, db: Path) -> list[int]:
+        with self.lock:
+            return sorted(self._ids.get(db, ()))
+
+
+_IN_PROGRESS = _AnalysesInProgress()
+
+
 class Store:
     """One DuckDB file. Safe to share between threads of one process (one writer at a time)."""
 
@@ -128,6 +156,11 @@ class Store:
         except duckdb.Error as exc:
             raise StoreError(f"cannot open the database {self.path}: {exc}") from exc
         self._lock = threading.RLock()
+        self._file = self.path.resolve()
+        # Parameters of analyses this Store has begun: written over an earlier analysis's only
+        # when one finishes, so a failed re-analysis leaves the row describing the observations
+        # that are still stored.
+        self._pending_parameters: dict[int, str] = {}
         if not read_only:
             self._migrate()
             self._recover_interrupted()
@@ -140,10 +173,14 @@ class Store:
     # -- plumbing -----------------------------------------------------------------------------
 
     def close(self) -> None:
-        with self._lock:
+        # (the registry's lock before the Store's, in this order everywhere)
+        with _IN_PROGRESS.lock, self._lock:
+            # analyses begun here and never ended: the next Store to open the file recovers them
+            _IN_PROGRESS.discard(self._file, set(self._pending_parameters))
+            self._pending_parameters.clear()
             self._con.close()
 
-    def __enter__(self) -> Store:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -195,24 +232,30 @@ class Store:
     def _recover_interrupted(self) -> None:
         """Analyses left 'running' by a process that died: mark them and drop their rows.
 
-        DuckDB lets only one process write a file, so nobody else can be running them now.
+        DuckDB lets only one process write a file, so only this process can be running any; those
+        it is running are left alone.
         """
-        with self._transaction() as cur:
-            cur.execute("DELETE FROM observations_staging")
+        with _IN_PROGRESS.lock, self._transaction() as cur:
+            alive = _IN_PROGRESS.ids(self._file)
+            cur.execute(
+                "DELETE FROM observations_staging WHERE NOT list_contains(?::INTEGER[], video_id)",
+                [alive],
+            )
             cur.execute(
                 """
                 UPDATE videos SET
                     status = CASE WHEN analysed_at IS NULL THEN 'failed' ELSE 'done' END,
                     failure_reason = 'the analysis was interrupted before it finished'
-                WHERE status = 'running'
-                """
+                WHERE status = 'running' AND NOT list_contains(?::INTEGER[], video_id)
+                """,
+                [alive],
             )
 
     # -- writing an analysis --------------------------------------------------------------------
 
     def begin_analysis(self, video: VideoRecord, parameters: dict[str, Any]) -> int:
         """Register a video (or find it by content) as running and return its id."""
-        with self._transaction() as cur:
+        with _IN_PROGRESS.lock, self._transaction() as cur:
             row = cur.execute(
                 "SELECT video_id FROM videos WHERE content_sha256 = ?", [video.content_sha256]
             ).fetchone()
@@ -235,13 +278,16 @@ class Store:
                     """
                     UPDATE videos SET file_name = ?, size_bytes = ?, duration_s = ?, fps = ?,
                         width = ?, height = ?, class_group = coalesce(?, class_group),
-                        recorded_on = coalesce(?, recorded_on), parameters = ?,
+                        recorded_on = coalesce(?, recorded_on),
+                        parameters = CASE WHEN analysed_at IS NULL THEN ? ELSE parameters END,
                         status = 'running', failure_reason = NULL
                     WHERE video_id = ?
                     """,
                     [*values, video_id],
                 )
             cur.execute("DELETE FROM observations_staging WHERE video_id = ?", [video_id])
+            self._pending_parameters[int(video_id)] = json.dumps(parameters)
+            _IN_PROGRESS.add(self._file, int(video_id))
         return int(video_id)
 
     def stage_observations(self, rows: pd.DataFrame) -> None:
@@ -258,6 +304,7 @@ class Store:
 
     def finish_analysis(self, video_id: int, summary: AnalysisSummary) -> None:
         """Replace the video's observations with the staged ones and mark it done, atomically."""
+        parameters = self._pending_parameters.get(video_id)
         with self._transaction() as cur:
             cur.execute("DELETE FROM observations WHERE video_id = ?", [video_id])
             cur.execute(
@@ -270,12 +317,13 @@ class Store:
                 """
                 UPDATE videos SET status = 'done', failure_reason = NULL, frames_sampled = ?,
                     faces = ?, tracks = ?, analysis_seconds = ?, emotion_model = ?, detector = ?,
-                    analysed_at = current_timestamp
+                    parameters = coalesce(?, parameters), analysed_at = current_timestamp
                 WHERE video_id = ?
                 """,
                 [summary.frames_sampled, summary.faces, summary.tracks, summary.seconds,
-                 summary.emotion_model, summary.detector, video_id],
+                 summary.emotion_model, summary.detector, parameters, video_id],
             )
+        self._ended(video_id)
 
     def fail_analysis(self, video_id: int, reason: str) -> None:
         """Drop the staged rows; an earlier complete analysis of the video stays as it was."""
@@ -290,6 +338,11 @@ class Store:
                 """,
                 [reason, video_id],
             )
+        self._ended(video_id)
+
+    def _ended(self, video_id: int) -> None:
+        self._pending_parameters.pop(video_id, None)
+        _IN_PROGRESS.discard(self._file, {video_id})
 
     # -- reading --------------------------------------------------------------------------------
 

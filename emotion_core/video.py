@@ -54,9 +54,26 @@ def _stream_fps(stream: av.VideoStream) -> float:
     return float(rate) if rate else 0.0
 
 
+def _tagged_duration_s(stream: av.VideoStream) -> float | None:
+    """The track length Matroska and WebM keep in a DURATION tag ('HH:MM:SS.fraction')."""
+    text = next((v for k, v in stream.metadata.items() if k.upper() == "DURATION"), None)
+    if not text:
+        return None
+    try:
+        hours, minutes, seconds = text.split(":")
+        return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    except ValueError:
+        return None
+
+
 def _duration_s(container: av.container.InputContainer, stream: av.VideoStream) -> float:
     if stream.duration is not None and stream.time_base is not None:
         return float(stream.duration * stream.time_base)
+    # The container's duration is that of its longest stream: an audio track that runs on after
+    # the picture would make a whole file look truncated, so the video track's own tag comes first.
+    tagged = _tagged_duration_s(stream)
+    if tagged is not None:
+        return tagged
     if container.duration is not None:
         return container.duration / av.time_base
     return 0.0
@@ -73,7 +90,7 @@ def _first_frame_rotation(path: Path) -> int:
         stream = _video_stream(container, path)
         try:
             for frame in container.decode(stream):
-                return int(round(frame.rotation or 0))
+                return round(frame.rotation or 0)
         except av.FFmpegError as exc:
             raise VideoError(f"{path.name}: cannot decode the video ({_reason(exc)})") from exc
     raise VideoError(f"{path.name}: the video stream holds no decodable frame")
@@ -88,7 +105,7 @@ def probe(path: str | Path) -> VideoInfo:
         duration = _duration_s(container, stream)
         width, height = stream.codec_context.width, stream.codec_context.height
         codec = stream.codec_context.name
-        frame_count = stream.frames or (int(round(duration * fps)) if fps else 0)
+        frame_count = stream.frames or (round(duration * fps) if fps else 0)
     rotation = _first_frame_rotation(path) % 360
     if rotation in (90, 270):
         width, height = height, width

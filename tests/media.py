@@ -1,0 +1,105 @@
+"""Small media files made by the tests themselves with PyAV: videos, audio-only files, damage."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import av
+import numpy as np
+
+# Grey level step between consecutive numbered frames: wide enough to survive H.264 and the
+# RGB -> YUV -> RGB round trip, small enough for 30 frames to fit in 0..255.
+NUMBER_STEP = 8
+AUDIO_RATE = 16000
+
+
+def write_video(
+    path: Path,
+    frames: Iterable[np.ndarray],
+    fps: int,
+    *,
+    rotation: int | None = None,
+    faststart: bool = False,
+    audio_s: float = 0.0,
+) -> Path:
+    """Encode RGB frames (H, W, 3) uint8 as H.264; ``rotation`` sets the display matrix.
+
+    ``faststart`` puts the mp4 index at the front, as streaming encoders do, so that a file
+    cut short still opens and decodes up to the cut. ``audio_s`` adds a silent AAC track of
+    that length, which may run on after the picture ends.
+    """
+    options = {"movflags": "faststart"} if faststart and path.suffix == ".mp4" else {}
+    frames = iter(frames)
+    first = next(frames)
+    with av.open(str(path), mode="w", options=options) as container:
+        stream = container.add_stream("libx264", rate=fps, options={"crf": "0"})
+        stream.height, stream.width = first.shape[:2]
+        stream.pix_fmt = "yuv420p"
+        if rotation is not None:
+            stream.set_display_rotation(rotation)
+        audio = _add_audio_stream(container) if audio_s else None
+        for image in (first, *frames):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+        if audio is not None:
+            _encode_audio(container, audio, np.zeros(int(audio_s * AUDIO_RATE), np.float32))
+    return path
+
+
+def _add_audio_stream(container: av.container.OutputContainer) -> av.AudioStream:
+    stream = container.add_stream("aac", rate=AUDIO_RATE)
+    stream.layout = "mono"  # before anything is muxed: the codec opens with the header
+    return stream
+
+
+def _encode_audio(
+    container: av.container.OutputContainer, stream: av.AudioStream, samples: np.ndarray
+) -> None:
+    for start in range(0, len(samples), 1024):
+        chunk = av.AudioFrame.from_ndarray(
+            np.ascontiguousarray(samples[None, start : start + 1024]), format="fltp", layout="mono"
+        )
+        chunk.sample_rate = stream.rate
+        for packet in stream.encode(chunk):
+            container.mux(packet)
+    for packet in stream.encode():
+        container.mux(packet)
+
+
+def numbered_frames(count: int, height: int = 48, width: int = 64) -> Iterable[np.ndarray]:
+    """Flat grey frames whose grey level encodes their frame number (see ``frame_number``)."""
+    for index in range(count):
+        yield np.full((height, width, 3), index * NUMBER_STEP, dtype=np.uint8)
+
+
+def frame_number(image: np.ndarray) -> int:
+    return round(float(image.mean()) / NUMBER_STEP)
+
+
+def gradient_frames(count: int, height: int = 180, width: int = 320) -> Iterable[np.ndarray]:
+    """Smooth moving colour gradients: a video in which no detector should find a face."""
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    for index in range(count):
+        red = (xs / width * 255 + index * 4) % 256
+        green = ys / height * 255
+        blue = np.full_like(xs, 128)
+        yield np.stack([red, green, blue], axis=-1).astype(np.uint8)
+
+
+def write_tone(path: Path, seconds: float = 1.0) -> Path:
+    """An audio-only AAC file: a 440 Hz sine wave."""
+    t = np.arange(int(seconds * AUDIO_RATE)) / AUDIO_RATE
+    with av.open(str(path), mode="w") as container:
+        stream = _add_audio_stream(container)
+        _encode_audio(container, stream, (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32))
+    return path
+
+
+def truncated_copy(source: Path, out: Path, keep_fraction: float = 0.5) -> Path:
+    """The first ``keep_fraction`` of ``source``'s bytes, like an interrupted download."""
+    data = source.read_bytes()
+    out.write_bytes(data[: int(len(data) * keep_fraction)])
+    return out

@@ -1,0 +1,267 @@
+"""Tests for emotion_core/cli.py, run as a user runs it: ``python -m emotion_core`` in a child
+process, on real and deliberately broken files, checking exit codes, stdout, stderr and the
+database afterwards."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from conftest import child_env, database_held_open
+from media import gradient_frames, truncated_copy, write_tone, write_video
+
+from emotion_core.store import DB_ENV_VAR, OBSERVATION_COLUMNS
+
+pytestmark = [pytest.mark.subprocess, pytest.mark.real_data]
+
+RESULT_KEYS = {"video_id", "frames_sampled", "faces", "tracks", "emotion_model", "detector",
+               "seconds"}
+
+
+def run_cli(*args: str | Path, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """``python -m emotion_core ARGS`` in ``cwd``; DeepFace's weight folder is an empty one there
+    unless ``env`` names another, so no run reads or writes the project's own cache."""
+    env.setdefault("DEEPFACE_HOME", str(cwd / "deepface_home"))
+    return subprocess.run(
+        [sys.executable, "-m", "emotion_core", *map(str, args)],
+        cwd=cwd, env=child_env(**env), capture_output=True, text=True, timeout=300, check=False,
+    )
+
+
+def error_lines(done: subprocess.CompletedProcess[str]) -> list[str]:
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    return [line for line in done.stderr.splitlines() if line.startswith("error:")]
+
+
+def assert_same_values(left: pd.DataFrame, right: pd.DataFrame) -> None:
+    """Equal cell by cell. A column that was all null comes back with another dtype (and null)
+    once another row holds a string in it, so dtypes and kinds of null are not compared."""
+
+    def plain(frame: pd.DataFrame) -> pd.DataFrame:
+        frame = frame.reset_index(drop=True).astype(object)
+        return frame.where(frame.notna(), None)
+
+    pd.testing.assert_frame_equal(plain(left), plain(right))
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    videos: pd.DataFrame
+    observations: pd.DataFrame
+    staged: int
+
+    @classmethod
+    def of(cls, db: Path) -> Snapshot:
+        with duckdb.connect(str(db), read_only=True) as con:
+            return cls(
+                con.sql("SELECT * FROM videos ORDER BY video_id").df(),
+                con.sql("SELECT * FROM observations ORDER BY video_id, frame_index, track_id").df(),
+                con.execute("SELECT count(*) FROM observations_staging").fetchone()[0],
+            )
+
+    def assert_unchanged(self, db: Path) -> None:
+        now = Snapshot.of(db)
+        pd.testing.assert_frame_equal(now.videos, self.videos)
+        pd.testing.assert_frame_equal(now.observations, self.observations)
+        assert now.staged == 0
+
+
+@dataclass(frozen=True)
+class FirstRun:
+    """One analysis of two good videos, its output, and the database it wrote."""
+
+    folder: Path
+    db: Path
+    done: subprocess.CompletedProcess[str]
+    results: dict[str, dict]
+    snapshot: Snapshot
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory: pytest.TempPathFactory, intel_classroom: Path) -> FirstRun:
+    """The four-adults clip and a generated video with no faces, analysed in one run as a user
+    would first run it: default emotion model (auto, which finds no DeepFace weights and no
+    network), the database named by $CLASSROOM_DB (no --db), the progress bar left on."""
+    folder = tmp_path_factory.mktemp("cli")
+    no_faces = write_video(folder / "empty_room.mp4", gradient_frames(30), 10)
+    db = folder / "lessons" / "classroom.duckdb"
+    done = run_cli("analyze", intel_classroom, no_faces, "--json", cwd=folder,
+                   **{DB_ENV_VAR: str(db)})
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = {r["file_name"]: r for r in map(json.loads, done.stdout.splitlines())}
+    return FirstRun(folder, db, done, results, Snapshot.of(db))
+
+
+@pytest.fixture
+def lesson_db(first_run: FirstRun, tmp_path: Path) -> Iterator[Path]:
+    """A private copy of the first run's database, for a test to try to spoil."""
+    db = tmp_path / "lessons.duckdb"
+    shutil.copy(first_run.db, db)
+    yield db
+    first_run.snapshot.assert_unchanged(first_run.db)
+
+
+# -- good input -----------------------------------------------------------------------------------
+
+
+def test_json_output_is_one_object_per_video(first_run: FirstRun, intel_classroom: Path) -> None:
+    lines = first_run.done.stdout.splitlines()
+    assert len(lines) == 2, "nothing but JSON on stdout: no logs, no progress bar"
+    results = [json.loads(line) for line in lines]
+    assert [r["file_name"] for r in results] == [intel_classroom.name, "empty_room.mp4"]
+    for result in results:
+        assert RESULT_KEYS <= set(result)
+        assert result["emotion_model"] == "fer" and result["detector"].startswith("mtcnn(")
+    adults = first_run.results[intel_classroom.name]
+    assert (adults["frames_sampled"], adults["tracks"]) == (6, 4)
+    assert 20 <= adults["faces"] <= 24
+    # the log says, on stderr, that DeepFace was not available and which model ran instead
+    assert "using the offline default 'fer'" in first_run.done.stderr
+    assert "emotion model: fer" in first_run.done.stderr
+
+
+def test_a_video_without_faces_is_not_an_error(first_run: FirstRun) -> None:
+    result = first_run.results["empty_room.mp4"]
+    assert (result["frames_sampled"], result["faces"], result["tracks"]) == (6, 0, 0)
+    videos = first_run.snapshot.videos.set_index("file_name")
+    assert videos.loc["empty_room.mp4", "status"] == "done"
+    assert videos.loc["empty_room.mp4", "faces"] == 0
+    assert (first_run.snapshot.observations["video_id"] != result["video_id"]).all()
+
+
+def test_database_path_comes_from_the_environment(first_run: FirstRun,
+                                                  intel_classroom: Path) -> None:
+    assert first_run.db.is_file()
+    assert not (first_run.folder / "data").exists(), "the default path was not used"
+    snapshot = first_run.snapshot
+    assert snapshot.videos["status"].tolist() == ["done", "done"]
+    adults = first_run.results[intel_classroom.name]
+    assert len(snapshot.observations) == adults["faces"]
+
+
+@pytest.mark.parametrize("file_format", ["csv", "parquet"])
+def test_export(first_run: FirstRun, tmp_path: Path, file_format: str) -> None:
+    out = tmp_path / f"observations.{file_format}"
+    done = run_cli("export", "--format", file_format, "--out", out, cwd=tmp_path,
+                   **{DB_ENV_VAR: str(first_run.db)})
+    assert done.returncode == 0, done.stderr
+    expected = len(first_run.snapshot.observations)
+    assert done.stdout.strip() == f"wrote {expected} observations to {out}"
+    reader = "read_csv_auto" if file_format == "csv" else "read_parquet"
+    exported = duckdb.sql(f"SELECT * FROM {reader}('{out}')").df()
+    assert len(exported) == expected
+    assert list(exported.columns) == ["file_name", "class_group", "recorded_on",
+                                      *OBSERVATION_COLUMNS]
+    assert set(exported["file_name"]) == {"intel_classroom_preview.mp4"}
+
+
+# -- bad input -------------------------------------------------------------------------------------
+
+
+def make_text(folder: Path) -> Path:
+    path = folder / "lesson_notes.mp4"
+    path.write_text("These are not moving pictures.\n" * 50)
+    return path
+
+
+def make_empty(folder: Path) -> Path:
+    path = folder / "empty.mp4"
+    path.touch()
+    return path
+
+
+def make_audio_only(folder: Path) -> Path:
+    return write_tone(folder / "voice_memo.m4a", seconds=2.0)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (make_text, "not a readable video file"),
+        (make_empty, "the file is empty (0 bytes)"),
+        (make_audio_only, "no video stream in the file (it holds audio)"),
+    ],
+)
+def test_unreadable_files_are_one_clear_error(
+    lesson_db: Path, tmp_path: Path, make, message: str
+) -> None:
+    before = Snapshot.of(lesson_db)
+    bad = make(tmp_path)
+    done = run_cli("analyze", bad, "--db", lesson_db, "--json", cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stdout == ""
+    # nothing else on stderr either: the file is checked before any model is loaded
+    [line] = done.stderr.splitlines()
+    assert line.startswith(f"error: {bad.name}: {message}")
+    before.assert_unchanged(lesson_db)
+
+
+def test_a_truncated_video_fails_and_is_recorded(
+    lesson_db: Path, tmp_path: Path, cctv_classroom: Path
+) -> None:
+    before = Snapshot.of(lesson_db)
+    cut = truncated_copy(cctv_classroom, tmp_path / "cut_short.mp4")
+    done = run_cli("analyze", cut, "--db", lesson_db, "--json", "--no-progress", cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stdout == ""
+    [error] = error_lines(done)
+    assert error.startswith("error: cut_short.mp4: the file looks truncated")
+    after = Snapshot.of(lesson_db)
+    old = before.videos["video_id"]
+    assert_same_values(after.videos[after.videos.video_id.isin(old)], before.videos)
+    pd.testing.assert_frame_equal(after.observations, before.observations)
+    [failed] = after.videos[~after.videos.video_id.isin(old)].to_dict("records")
+    assert (failed["file_name"], failed["status"]) == ("cut_short.mp4", "failed")
+    assert "truncated" in failed["failure_reason"]
+    assert after.staged == 0
+
+
+def test_deepface_asked_for_but_missing_is_one_clear_error(lesson_db: Path, tmp_path: Path,
+                                                           intel_classroom: Path) -> None:
+    before = Snapshot.of(lesson_db)
+    done = run_cli("analyze", intel_classroom, "--db", lesson_db, "--emotion-model", "deepface",
+                   "--no-progress", cwd=tmp_path, DEEPFACE_HOME=str(tmp_path / "no_weights"))
+    assert done.returncode == 2
+    [error] = error_lines(done)
+    assert error.startswith("error: DeepFace's emotion weights are not available")
+    assert "facial_expression_model_weights.h5" in error
+    before.assert_unchanged(lesson_db)
+
+
+def test_a_bad_sampling_rate_is_one_clear_error(lesson_db: Path, tmp_path: Path,
+                                                intel_classroom: Path) -> None:
+    done = run_cli("analyze", intel_classroom, "--db", lesson_db, "--fps", "0", cwd=tmp_path)
+    assert done.returncode == 2
+    assert error_lines(done) == [
+        "error: sampling rate must be between 0 and 60 frames a second, got 0.0"
+    ]
+
+
+def test_a_locked_database_is_one_clear_error(lesson_db: Path, tmp_path: Path,
+                                              intel_classroom: Path) -> None:
+    with database_held_open(lesson_db):
+        analyse = run_cli("analyze", intel_classroom, "--db", lesson_db, cwd=tmp_path)
+        export = run_cli("export", "--db", lesson_db, "--out", tmp_path / "x.csv", cwd=tmp_path)
+    for done in (analyse, export):
+        assert done.returncode == 2
+        assert error_lines(done) == [
+            f"error: the database {lesson_db} is in use by another process; wait for it to finish"
+        ]
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_export_without_a_database_is_one_clear_error(tmp_path: Path) -> None:
+    done = run_cli("export", "--db", tmp_path / "none.duckdb", "--out", tmp_path / "x.csv",
+                   cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f"error: no database at {tmp_path / 'none.duckdb'}: analyse a video first"
+    ]
