@@ -6,17 +6,18 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from emotion_core.crops import region_crops, square_boxes
 from emotion_core.detection import FaceDetector, MTCNNSettings
 from emotion_core.emotion import EMOTIONS, EmotionModel, classify_faces
 from emotion_core.store import AnalysisSummary, Store, VideoRecord
-from emotion_core.tracking import IoUTracker
+from emotion_core.tracking import IoUTracker, iou_matrix
 from emotion_core.types import Faces, Frame, Progress
 from emotion_core.video import VideoError, VideoSource, expected_samples
 
@@ -24,13 +25,36 @@ log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[Progress], None]
 
+# Between full detections (``detect_every`` > 1) faces are looked for again only near the faces
+# already known: in a square REGION_CONTEXT times a face's side around its last box, scaled so
+# that the face is about REGION_FACE_PX wide where the detector looks. Small faces come out
+# enlarged, and MTCNN finds those more reliably than the same faces in the whole frame.
+REGION_CONTEXT = 2.5
+REGION_FACE_PX = 32.0
+# A face found in a region is taken only when its centre is this close to the region's centre
+# (a fraction of the region's side on each axis): a neighbour cut by the region's edge is left to
+# its own region or to the next full detection.
+REGION_CENTRE_TOLERANCE = 0.25
+# Boxes that overlap more than this are taken to be one face.
+SAME_FACE_IOU = 0.3
+# How long a face that was seen is looked for again where it was: pupils come back to their seat
+# after looking away or leaving the room for a moment.
+REGION_MEMORY_S = 6.0
+
 
 @dataclass(frozen=True)
 class AnalysisSettings:
     """What an analysis is run with; stored with each video so results can be traced."""
 
     sample_fps: float = 2.0
-    batch_frames: int = 8  # frames detected and classified together
+    # frames detected and classified together; the detector gets batch_frames / detect_every
+    # whole frames per call, and all the regions of the batch in one more call
+    batch_frames: int = 16
+    # a whole-frame search on every k-th sampled frame; every frame is also searched near the
+    # faces seen lately (see REGION_CONTEXT), which costs a fraction of a whole-frame search.
+    # 2 about halves the analysis time (benchmarks/speed.py) and loses no faces on the composed
+    # classroom (benchmarks/detection.py); 1 searches every frame whole.
+    detect_every: int = 2
     emotion_model: str = "auto"
     detector: MTCNNSettings = field(default_factory=MTCNNSettings)
     track_min_iou: float = 0.3
@@ -41,6 +65,8 @@ class AnalysisSettings:
             raise ValueError(f"sampling rate must be between 0 and 60 frames a second, got {self.sample_fps}")
         if self.batch_frames < 1:
             raise ValueError("batch_frames must be at least 1")
+        if self.detect_every < 1:
+            raise ValueError("detect_every must be at least 1")
 
 
 @dataclass(frozen=True)
@@ -105,12 +131,184 @@ def analyse_frames(
     emotion_model: EmotionModel,
     tracker: IoUTracker,
     batch_frames: int,
+    detect_every: int = 1,
 ) -> Iterator[list[Faces]]:
-    """Detect, classify and track the faces of frames, one batch of frames at a time."""
+    """Detect, classify and track the faces of frames, one batch of frames at a time.
+
+    ``detect_every`` 1 searches every frame whole. With k > 1 only every k-th frame is searched
+    whole, and every frame is also searched near the faces seen lately that it does not have yet
+    (see ``detect_guided``); ``analyse_video`` takes k from ``AnalysisSettings``.
+    """
+    crop_size = region_crop_size(detector)
+    recent = RecentFaces(REGION_MEMORY_S)
+    position = 0  # of the batch's first frame among all sampled frames
     for batch in batched(frames, batch_frames):
-        faces = detector.detect(batch)
-        faces = classify_faces(emotion_model, [f.image for f in batch], faces)
-        yield [tracker.update(f) for f in faces]
+        if detect_every == 1:
+            faces = detector.detect(batch)
+        else:
+            whole = [(position + i) % detect_every == 0 for i in range(len(batch))]
+            faces = detect_guided(detector, batch, whole, recent, crop_size)
+        position += len(batch)
+        faces = [tracker.update(f) for f in faces]
+        for f in faces:
+            recent.add(f)
+        yield classify_faces(emotion_model, [f.image for f in batch], faces)
+
+
+class RecentFaces:
+    """The last box of every track seen within ``memory_s``: where to look for faces again.
+
+    Old entries are dropped as time goes on, so this stays small however long the video.
+    """
+
+    def __init__(self, memory_s: float) -> None:
+        self.memory_s = memory_s
+        self._last: dict[int, tuple[float, np.ndarray]] = {}  # track id -> (time, box)
+
+    def add(self, faces: Faces) -> None:
+        """Remember the boxes of tracked ``faces`` (``track_ids`` set) as seen at their time."""
+        if faces.track_ids is None:
+            raise ValueError("RecentFaces needs tracked faces")
+        for track_id, box in zip(faces.track_ids.tolist(), faces.boxes):
+            self._last.pop(track_id, None)  # re-insert: the dict stays ordered by time seen
+            self._last[track_id] = (faces.time_s, box)
+        horizon = faces.time_s - self.memory_s
+        for track_id in [t for t, (seen, _) in self._last.items() if seen < horizon]:
+            del self._last[track_id]
+
+    def boxes(self, now: float) -> np.ndarray:
+        """Boxes (N, 4) seen within ``memory_s`` before ``now``, the latest seen first."""
+        boxes = [box for seen, box in reversed(self._last.values()) if now - seen <= self.memory_s]
+        return np.array(boxes, dtype=np.float32).reshape(-1, 4)
+
+
+def region_crop_size(detector: FaceDetector) -> int:
+    """Side in pixels of the regions cut around known faces (see REGION_FACE_PX).
+
+    A detector that enlarges its input (MTCNN's ``upscale``) gets smaller regions, so the faces
+    it sees are the same size and the cost does not grow with its upscale.
+    """
+    settings = getattr(detector, "settings", None)
+    upscale = float(getattr(settings, "upscale", 1.0) or 1.0)
+    min_face = float(getattr(settings, "min_face_size", 20))
+    face_px = max(REGION_FACE_PX, 1.5 * min_face) / upscale
+    return max(12, round(face_px * REGION_CONTEXT))
+
+
+def detect_guided(
+    detector: FaceDetector,
+    batch: Sequence[Frame],
+    whole: Sequence[bool],
+    recent: RecentFaces,
+    crop_size: int,
+) -> list[Faces]:
+    """Faces of a batch where only the frames flagged in ``whole`` are searched whole.
+
+    Every frame is also searched near the known faces it does not have yet: those of the whole
+    frames before it in the batch, latest first, then those in ``recent`` (as of the batch's
+    start). All the whole frames go to the detector in one call, all the regions in a second one.
+    """
+    found = iter(detector.detect([f for f, w in zip(batch, whole) if w]))
+    searched: list[Faces] = []  # the whole frames so far, latest last
+    own: list[Faces] = []
+    regions: list[np.ndarray] = []
+    for frame, is_whole in zip(batch, whole):
+        faces = next(found) if is_whole else Faces(frame.index, frame.time_s)
+        if is_whole:
+            searched.append(faces)
+        known = _no_boxes()
+        for earlier in reversed(searched):
+            if frame.time_s - earlier.time_s <= recent.memory_s:
+                known = _add_new(known, earlier.boxes)
+        known = _add_new(known, recent.boxes(frame.time_s))
+        regions.append(_add_new(faces.boxes, known)[len(faces):])
+        own.append(faces)
+    nearby = detect_in_regions(detector, batch, regions, crop_size)
+    return [_merge(o, n) for o, n in zip(own, nearby)]
+
+
+def detect_in_regions(
+    detector: FaceDetector,
+    frames: Sequence[Frame],
+    boxes: Sequence[np.ndarray],
+    crop_size: int,
+) -> list[Faces]:
+    """Faces found near ``boxes[i]`` (M, 4) in ``frames[i]``, all regions in one detector call."""
+    squares = [square_boxes(b, (REGION_CONTEXT - 1) / 2) for b in boxes]
+    crops = [
+        Frame(index=frame.index, time_s=frame.time_s, image=crop)
+        for frame, s in zip(frames, squares)
+        for crop in region_crops(frame.image, s, crop_size)
+    ]
+    in_crops = iter(detector.detect(crops) if crops else [])
+    return [
+        _concat(frame, [_from_region(next(in_crops), square, crop_size) for square in s])
+        for frame, s in zip(frames, squares)
+    ]
+
+
+def _no_boxes() -> np.ndarray:
+    return np.zeros((0, 4), dtype=np.float32)
+
+
+def _add_new(boxes: np.ndarray, more: np.ndarray) -> np.ndarray:
+    """``boxes`` followed by the boxes of ``more`` that overlap none of them."""
+    if not len(more):
+        return boxes
+    fresh = more[iou_matrix(more, boxes).max(axis=1, initial=0.0) < SAME_FACE_IOU]
+    return np.concatenate([boxes, fresh]) if len(boxes) else fresh
+
+
+def _from_region(faces: Faces, square: np.ndarray, crop_size: int) -> Faces:
+    """Faces found in the crop of ``square``, in frame pixels, without faces off its centre."""
+    centre = (faces.boxes[:, :2] + faces.boxes[:, 2:]) / 2
+    keep = (np.abs(centre - crop_size / 2) <= REGION_CENTRE_TOLERANCE * crop_size).all(axis=1)
+    faces = faces.select(keep)
+    scale = float(square[2] - square[0]) / crop_size
+    origin = square[:2].astype(np.float32)
+    return replace(
+        faces,
+        boxes=faces.boxes * scale + np.tile(origin, 2),
+        landmarks=faces.landmarks * scale + origin,
+    )
+
+
+def _concat(frame: Frame, parts: Sequence[Faces]) -> Faces:
+    """One frame's faces from several parts, boxes clipped to the frame."""
+    if not parts:
+        return Faces(frame.index, frame.time_s)
+    height, width = frame.image.shape[:2]
+    boxes = np.concatenate([p.boxes for p in parts]).astype(np.float32)
+    boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, width)
+    boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, height)
+    keep = (boxes[:, 2] - boxes[:, 0] >= 2) & (boxes[:, 3] - boxes[:, 1] >= 2)
+    return Faces(
+        frame_index=frame.index,
+        time_s=frame.time_s,
+        boxes=boxes[keep],
+        scores=np.concatenate([p.scores for p in parts]).astype(np.float32)[keep],
+        landmarks=np.concatenate([p.landmarks for p in parts]).astype(np.float32)[keep],
+    )
+
+
+def _merge(own: Faces, nearby: Faces) -> Faces:
+    """``own`` plus the faces of ``nearby`` that are not already there, best score first."""
+    if not len(nearby):
+        return own
+    taken = own.boxes
+    keep = np.zeros(len(nearby), dtype=bool)
+    for i in np.argsort(-nearby.scores, kind="stable"):
+        box = nearby.boxes[i : i + 1]
+        if iou_matrix(box, taken).max(initial=0.0) < SAME_FACE_IOU:
+            keep[i] = True
+            taken = np.concatenate([taken, box])
+    added = nearby.select(keep)
+    return replace(
+        own,
+        boxes=np.concatenate([own.boxes, added.boxes]),
+        scores=np.concatenate([own.scores, added.scores]),
+        landmarks=np.concatenate([own.landmarks, added.landmarks]),
+    )
 
 
 def analyse_video(
@@ -153,7 +351,7 @@ def analyse_video(
     try:
         stages = analyse_frames(
             source.frames(settings.sample_fps), detector, emotion_model, tracker,
-            settings.batch_frames,
+            settings.batch_frames, settings.detect_every,
         )
         for faces in stages:
             store.stage_observations(observation_rows(video_id, faces))
