@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from media import gradient_frames, truncated_copy, write_video
 
-from emotion_core.detection import MTCNNDetector
+from emotion_core.detection import MTCNNDetector, MTCNNSettings
 from emotion_core.emotion import EMOTIONS, EmotionModel
 from emotion_core.pipeline import (
     AnalysisResult,
@@ -166,7 +166,7 @@ def test_cctv_observations_are_well_formed(cctv: Analysed) -> None:
     assert (rows.x1 >= 0).all() and (rows.y1 >= 0).all()
     assert (rows.x2 <= 640).all() and (rows.y2 <= 352).all()
     assert ((rows.x2 > rows.x1) & (rows.y2 > rows.y1)).all()
-    assert (rows.detection_score >= 0.9).all()
+    assert (rows.detection_score >= MTCNNSettings().min_score).all()
     frames = rows.groupby("frame_index")["observed_at_s"].agg(["min", "max"])
     assert (frames["min"] == frames["max"]).all(), "one time per frame"
     assert frames["min"].is_monotonic_increasing and frames.index.is_monotonic_increasing
