@@ -108,17 +108,14 @@ def _trace_networks(mtcnn: Any) -> None:
 
 
 def _faces_of(frame: Frame, rows: np.ndarray) -> Faces:
-    """Turn MTCNN's rows [image, x1, y1, x2, y2, score, 5 × (x, y)] into ``Faces``."""
+    """Turn MTCNN's rows [image, x1, y1, x2, y2, score, 5 x, 5 y] into ``Faces``."""
     height, width = frame.image.shape[:2]
-    boxes = rows[:, 1:5].copy()
-    boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, width)
-    boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, height)
-    keep = (boxes[:, 2] - boxes[:, 0] >= 2) & (boxes[:, 3] - boxes[:, 1] >= 2)
-    return Faces(
+    faces = Faces(
         frame_index=frame.index,
         time_s=frame.time_s,
-        boxes=boxes[keep],
-        scores=rows[keep, 5].copy(),
+        boxes=rows[:, 1:5].copy(),
+        scores=rows[:, 5].copy(),
         # mtcnn gives the five x first, then the five y
-        landmarks=rows[keep, 6:16].reshape(-1, 2, 5).transpose(0, 2, 1).copy(),
+        landmarks=rows[:, 6:16].reshape(-1, 2, 5).transpose(0, 2, 1).copy(),
     )
+    return faces.clipped_to(width, height)

@@ -278,17 +278,14 @@ def _concat(frame: Frame, parts: Sequence[Faces]) -> Faces:
     if not parts:
         return Faces(frame.index, frame.time_s)
     height, width = frame.image.shape[:2]
-    boxes = np.concatenate([p.boxes for p in parts]).astype(np.float32)
-    boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, width)
-    boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, height)
-    keep = (boxes[:, 2] - boxes[:, 0] >= 2) & (boxes[:, 3] - boxes[:, 1] >= 2)
-    return Faces(
+    faces = Faces(
         frame_index=frame.index,
         time_s=frame.time_s,
-        boxes=boxes[keep],
-        scores=np.concatenate([p.scores for p in parts]).astype(np.float32)[keep],
-        landmarks=np.concatenate([p.landmarks for p in parts]).astype(np.float32)[keep],
+        boxes=np.concatenate([p.boxes for p in parts]).astype(np.float32),
+        scores=np.concatenate([p.scores for p in parts]).astype(np.float32),
+        landmarks=np.concatenate([p.landmarks for p in parts]).astype(np.float32),
     )
+    return faces.clipped_to(width, height)
 
 
 def _merge(own: Faces, nearby: Faces) -> Faces:

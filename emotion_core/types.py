@@ -81,6 +81,14 @@ class Faces:
     def with_track_ids(self, track_ids: np.ndarray) -> Faces:
         return replace(self, track_ids=np.asarray(track_ids, dtype=np.int64))
 
+    def clipped_to(self, width: int, height: int, min_side: float = 2.0) -> Faces:
+        """Boxes clipped to a width × height frame, without those left thinner than ``min_side``."""
+        boxes = self.boxes.copy()
+        boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, width)
+        boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, height)
+        keep = (boxes[:, 2] - boxes[:, 0] >= min_side) & (boxes[:, 3] - boxes[:, 1] >= min_side)
+        return replace(self, boxes=boxes).select(keep)
+
     def select(self, keep: np.ndarray) -> Faces:
         """The faces where the boolean mask ``keep`` is true."""
         return replace(
