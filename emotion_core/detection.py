@@ -95,8 +95,8 @@ class MTCNNDetector:
 def _trace_networks(mtcnn: Any) -> None:
     """Run P-, R- and O-Net as traced TensorFlow graphs instead of one eager op at a time.
 
-    mtcnn 1.0 calls its Keras networks eagerly; traced, they give the same numbers for about 60 %
-    of the CPU time (PNet runs many small ops over every level of the image pyramid). Each
+    mtcnn 1.0 calls its Keras networks eagerly; traced, they give the same boxes for 60-75 % of
+    the CPU time (PNet runs many small ops over every level of the image pyramid). Each
     network keeps one graph with free dimensions (``reduce_retracing``) once it has seen two
     shapes, so pyramid levels and varying numbers of candidates do not trace again. mtcnn has no
     public way to swap a stage's network, hence ``_model``; mtcnn is pinned to 1.0.0.

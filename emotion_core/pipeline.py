@@ -40,6 +40,9 @@ SAME_FACE_IOU = 0.3
 # How long a face that was seen is looked for again where it was: pupils come back to their seat
 # after looking away or leaving the room for a moment.
 REGION_MEMORY_S = 6.0
+# Regions per detector call: the detector's working memory grows with the regions of a call, so a
+# crowded batch is split and the peak memory of an analysis does not depend on the busiest batch.
+REGIONS_PER_CALL = 64
 
 
 @dataclass(frozen=True)
@@ -233,14 +236,18 @@ def detect_in_regions(
     boxes: Sequence[np.ndarray],
     crop_size: int,
 ) -> list[Faces]:
-    """Faces found near ``boxes[i]`` (M, 4) in ``frames[i]``, all regions in one detector call."""
+    """Faces found near ``boxes[i]`` (M, 4) in ``frames[i]``, up to REGIONS_PER_CALL per call."""
     squares = [square_boxes(b, (REGION_CONTEXT - 1) / 2) for b in boxes]
     crops = [
         Frame(index=frame.index, time_s=frame.time_s, image=crop)
         for frame, s in zip(frames, squares)
         for crop in region_crops(frame.image, s, crop_size)
     ]
-    in_crops = iter(detector.detect(crops) if crops else [])
+    in_crops = (
+        faces
+        for start in range(0, len(crops), REGIONS_PER_CALL)
+        for faces in detector.detect(crops[start : start + REGIONS_PER_CALL])
+    )
     return [
         _concat(frame, [_from_region(next(in_crops), square, crop_size) for square in s])
         for frame, s in zip(frames, squares)
