@@ -151,6 +151,8 @@ def _print_report(report) -> None:  # type: ignore[no-untyped-def]
     print(f"{report.model}: {report.n} faces, accuracy {report.accuracy:.3f}, "
           f"macro-F1 {report.macro_f1:.3f}, no face found in {report.no_face}, "
           f"unreadable {report.unreadable}")
+    if report.whole_photo:
+        print(f"  of these, {report.whole_photo} tight crops where no face was found were read whole")
     print(f"  {'class':<12} {'precision':>9} {'recall':>7} {'f1':>6} {'support':>8}")
     for label, row in report.per_class.items():
         print(f"  {label:<12} {row['precision']:>9.3f} {row['recall']:>7.3f} {row['f1']:>6.3f}"
@@ -168,7 +170,8 @@ def _print_report(report) -> None:  # type: ignore[no-untyped-def]
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from emotion_core.evaluation import LabelsError, evaluate, read_labels
+    from emotion_core.evaluation import evaluate
+    from emotion_core.labelled_photos import LabelsError, read_labels
     from emotion_core.models import EMOTION_BACKENDS, load_detector, load_emotion_model
 
     try:

@@ -13,13 +13,8 @@ import pytest
 
 from emotion_core.detection import MTCNNDetector
 from emotion_core.emotion import EMOTIONS, EmotionModel
-from emotion_core.evaluation import (
-    LabelsError,
-    classification_metrics,
-    evaluate,
-    prepare_photo,
-    read_labels,
-)
+from emotion_core.evaluation import classification_metrics, evaluate, prepare_photo
+from emotion_core.labelled_photos import read_labels
 from tests.conftest import PROJECT_ROOT, child_env
 
 
@@ -39,30 +34,6 @@ def test_metrics_of_a_small_case_worked_by_hand() -> None:
     confusion = np.array(m["confusion"])
     assert confusion.sum() == 5 and confusion.trace() == 3
     assert confusion[EMOTIONS.index("angry"), EMOTIONS.index("happy")] == 1
-
-
-def test_labels_from_csv_and_from_folders(tmp_path: Path) -> None:
-    (tmp_path / "happy").mkdir()
-    (tmp_path / "happy" / "a.png").write_bytes(b"")
-    (tmp_path / "sad").mkdir()
-    (tmp_path / "sad" / "b.jpg").write_bytes(b"")
-    assert [(p.path.name, p.emotion) for p in read_labels(tmp_path)] == [
-        ("a.png", "happy"), ("b.jpg", "sad"),
-    ]
-    labels = tmp_path / "labels.csv"
-    labels.write_text("path,emotion,subject\nhappy/a.png,Happy,S1\n")
-    (photo,) = read_labels(labels)
-    assert photo.path == tmp_path / "happy" / "a.png" and photo.emotion == "happy"
-    assert photo.subject == "S1"
-
-
-def test_bad_label_files_say_what_is_wrong(tmp_path: Path) -> None:
-    with pytest.raises(LabelsError, match="no such file"):
-        read_labels(tmp_path / "missing.csv")
-    bad = tmp_path / "bad.csv"
-    bad.write_text("file,label\nx.png,happy\n")
-    with pytest.raises(LabelsError, match="path and emotion"):
-        read_labels(bad)
 
 
 def test_tight_crops_get_room_for_the_detector() -> None:
