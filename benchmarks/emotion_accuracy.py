@@ -49,21 +49,32 @@ from emotion_core.types import Faces, Frame
 FACES = PROJECT_ROOT.parent / "shared" / "data" / "faces"
 CACHE = PROJECT_ROOT / "benchmarks" / "out" / "detections.pkl"
 
-# (preprocessing, read tight crops whole when no face is found)
-VARIANTS: dict[str, tuple[FacePreprocessing, bool]] = {
-    "baseline": (FacePreprocessing(), False),
-    "whole_crops": (FacePreprocessing(), True),
-    "align": (FacePreprocessing(align=True), False),
-    "flip": (FacePreprocessing(flip=True), False),
-    "equalise": (FacePreprocessing(normalise="equalise"), False),
-    "clahe": (FacePreprocessing(normalise="clahe"), False),
-    "margin0": (FacePreprocessing(margin=0.0), False),
-    "margin0.05": (FacePreprocessing(margin=0.05), False),
-    "margin0.1": (FacePreprocessing(margin=0.1), False),
-    "margin0.2": (FacePreprocessing(margin=0.2), False),
-    "margin0.3": (FacePreprocessing(margin=0.3), False),
-    "align+flip": (FacePreprocessing(align=True, flip=True), False),
-    "align+flip+whole": (FacePreprocessing(align=True, flip=True), True),
+P = FacePreprocessing
+# name -> (preprocessing, keyword arguments of read_photos); nothing here is fitted to the photos
+VARIANTS: dict[str, tuple[FacePreprocessing, dict[str, bool]]] = {
+    "baseline": (P(), {"second_look": False, "whole_tight_crops": False}),
+    "align": (P(align=True), {"second_look": False, "whole_tight_crops": False}),
+    "flip": (P(flip=True), {"second_look": False, "whole_tight_crops": False}),
+    "equalise": (P(normalise="equalise"), {"second_look": False, "whole_tight_crops": False}),
+    "clahe": (P(normalise="clahe"), {"second_look": False, "whole_tight_crops": False}),
+    **{
+        f"margin{m}": (P(margin=m), {"second_look": False, "whole_tight_crops": False})
+        for m in (0.0, 0.05, 0.1, 0.2, 0.3)
+    },
+    "m0.05+flip": (P(margin=0.05, flip=True), {"second_look": False, "whole_tight_crops": False}),
+    "m0.05+align": (P(margin=0.05, align=True), {"second_look": False, "whole_tight_crops": False}),
+    "m0.05+align+flip": (
+        P(margin=0.05, align=True, flip=True), {"second_look": False, "whole_tight_crops": False}
+    ),
+    "m0.05+align+flip+second_look": (
+        P(margin=0.05, align=True, flip=True), {"second_look": True, "whole_tight_crops": False}
+    ),
+    "m0.05+align+flip+second_look+whole": (
+        P(margin=0.05, align=True, flip=True), {"second_look": True, "whole_tight_crops": True}
+    ),
+    "m0.05+flip+second_look+whole": (
+        P(margin=0.05, flip=True), {"second_look": True, "whole_tight_crops": True}
+    ),
 }
 
 
@@ -137,11 +148,11 @@ def main(argv: list[str] | None = None) -> int:
         labels = FACES / set_name / "labels.csv"
         photos = read_labels(labels)[:: args.every]
         for variant in args.variants:
-            preprocessing, whole = VARIANTS[variant]
+            preprocessing, options = VARIANTS[variant]
             started = time.perf_counter()
             per_model = []
             for model in models:
-                readings = read_photos(model, detector, photos, preprocessing, whole_tight_crops=whole)
+                readings = read_photos(model, detector, photos, preprocessing, **options)
                 detector.save()
                 per_model.append((model.name, readings))
             if len(models) > 1:

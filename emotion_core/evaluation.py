@@ -39,6 +39,17 @@ def prepare_photo(image: np.ndarray) -> np.ndarray:
     return cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
 
 
+def zoomed_out(image: np.ndarray) -> np.ndarray:
+    """A photo enlarged as ``prepare_photo`` does, with a wide mid-grey border instead: the
+    second look for a face that fills its photo, which MTCNN misses next to a copied border."""
+    short_side = min(image.shape[:2])
+    if short_side < _MIN_DETECTION_SIDE:
+        scale = _MIN_DETECTION_SIDE / short_side
+        image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    pad = min(image.shape[:2]) // 2
+    return cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(128, 128, 128))
+
+
 def main_face(faces: Faces) -> Faces:
     """The largest face of a photo (labelled photos show one person)."""
     if len(faces) <= 1:
@@ -183,12 +194,15 @@ def read_photos(
     preprocessing: FacePreprocessing = DEFAULT_PREPROCESSING,
     *,
     whole_tight_crops: bool = True,
+    second_look: bool = True,
     batch_photos: int = 16,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> list[PhotoReading]:
     """Find the main face of each photo and read it, exactly as video analysis reads faces.
 
-    Photos of the same size go to the detector together. ``whole_tight_crops``: a tight face
+    Photos of the same size go to the detector together. ``second_look``: where no face is found,
+    look again with a wide border around the photo (a face that fills its photo is often missed).
+    ``whole_tight_crops``: a tight face
     crop (see ``is_tight_crop``) in which the detector finds no face is read whole, without
     alignment, and counted apart as ``whole_photo``; otherwise it counts as ``no_face``.
     """
@@ -200,6 +214,12 @@ def read_photos(
         originals = [load_rgb(photo.path) for photo in batch]
         prepared = [None if image is None else prepare_photo(image) for image in originals]
         found = _detect_by_size(detector, prepared, first_index=start)
+        # a face that fills its photo, or more, is often found once there is room around it
+        missed = [i for i, f in enumerate(found) if second_look and f is not None and not len(f)]
+        wider = [zoomed_out(originals[i]) for i in missed]  # type: ignore[arg-type]
+        for i, image, faces in zip(missed, wider, _detect_by_size(detector, wider, start)):
+            if faces is not None and len(faces):
+                prepared[i], found[i] = image, faces
         images, faces, outcomes = [], [], []
         for i, (original, image, face) in enumerate(zip(originals, prepared, found)):
             if original is None or image is None:
