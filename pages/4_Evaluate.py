@@ -113,8 +113,9 @@ if report is not None:
         text="count:Q",
         color=alt.condition(alt.datum.share_of_true > 0.5, alt.value("white"), alt.value("black")),
     )
-    right.altair_chart(heat + counts, width="stretch")
+    right.altair_chart((heat + counts).properties(height=360), width="stretch")
     for label, read_as in report.other_labels.items():
-        st.caption(f"Labelled {label} (not one of the seven classes): read as {read_as}")
+        readings = ", ".join(f"{emotion} {count}" for emotion, count in sorted(read_as.items()))
+        st.caption(f"Labelled {label}, which is not one of the seven classes: read as {readings}.")
     st.caption(f"Run with {report.preprocessing}. A facial expression is not an inner feeling: "
                "these numbers say how often the model agrees with the labels, nothing more.")
