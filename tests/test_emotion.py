@@ -73,7 +73,9 @@ def test_faces_of_several_frames_are_classified_in_one_call() -> None:
     ]
     model = BrightnessModel()
     done = classify_faces(model, [image] * 3, frames)
-    assert model.batches == [3]
+    assert model.batches == [6], "one call: the three faces and, by default, their mirror images"
+    classify_faces(model, [image] * 3, frames, FacePreprocessing(flip=False))
+    assert model.batches[1:] == [3]
     assert [len(f) for f in done] == [2, 0, 1]
     assert [f.frame_index for f in done] == [0, 1, 2]
     top = [[EMOTIONS[i] for i in f.emotions.argmax(axis=1)] for f in done]
@@ -114,7 +116,7 @@ def test_flip_averages_a_face_with_its_mirror_image() -> None:
     image[:, :10] = 255
     faces = [faces_in(0, (0, 0, 20, 20))]
     model = LeftSideModel()
-    (plain,) = classify_faces(model, [image], faces)
+    (plain,) = classify_faces(model, [image], faces, FacePreprocessing(flip=False))
     assert plain.emotions[0, EMOTIONS.index("happy")] == 1
     (flipped,) = classify_faces(model, [image], faces, FacePreprocessing(flip=True))
     assert model.sizes[-1] == (2, 8, 8), "the face and its mirror image in one call"
@@ -129,7 +131,7 @@ def test_ensemble_members_get_crops_of_their_own_size_and_are_averaged() -> None
     bright = BrightnessModel()
     ensemble = EmotionEnsemble([small, large, bright], weights=[1, 1, 2])
     assert ensemble.name == "left+left+brightness"
-    (faces,) = classify_faces(ensemble, [image], [faces_in(0, (0, 0, 40, 40))])
+    (faces,) = classify_faces(ensemble, [image], [faces_in(0, (0, 0, 40, 40))], FacePreprocessing())
     assert small.sizes == [(1, 8, 8)] and large.sizes == [(1, 16, 16)] and bright.batches == [1]
     # two members read happy (weight 1 each); brightness reads the dark crop as sad (weight 2)
     assert faces.emotions[0, EMOTIONS.index("happy")] == pytest.approx(0.5)
