@@ -66,12 +66,15 @@ VARIANTS: dict[str, tuple[FacePreprocessing, dict[str, bool]]] = {
     # as main cut crops before this work: one bilinear warp (see legacy_crops), margin 0.1
     "before": (P(margin=0.1), ONE_LOOK),
     "m0.1": (P(margin=0.1), ONE_LOOK),  # the same, with crops area-averaged when shrinking
-    **{f"m{m}": (P(margin=m), ONE_LOOK) for m in (0.0, 0.05, 0.2, 0.3)},
+    **{f"m{m}": (P(margin=m), ONE_LOOK) for m in (0.0, 0.05, 0.15, 0.2, 0.3)},
     "m0.05+equalise": (P(margin=0.05, normalise="equalise"), ONE_LOOK),
     "m0.05+clahe": (P(margin=0.05, normalise="clahe"), ONE_LOOK),
     "m0.05+align": (P(margin=0.05, align=True), ONE_LOOK),
     "m0.05+flip": (P(margin=0.05, flip=True), ONE_LOOK),
     "m0.05+align+flip": (P(margin=0.05, align=True, flip=True), ONE_LOOK),
+    "own": (P(), ONE_LOOK),  # each model's own crop_margin
+    "own+align": (P(align=True), ONE_LOOK),
+    "own+flip": (P(flip=True), ONE_LOOK),
     "own+align+flip": (DEFAULT_PREPROCESSING, ONE_LOOK),
     "own+align+flip+second_look": (
         DEFAULT_PREPROCESSING, {"second_look": True, "whole_tight_crops": False}

@@ -68,6 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="count tight face crops where no face is found as no_face instead of reading them "
              "whole (by default they are read whole and counted in whole_photo)",
     )
+
+    from emotion_core.training import add_arguments as add_training_arguments
+
+    train = commands.add_parser(
+        "train-emotion", help="train our own emotion model on FER2013 (torch) and export it to ONNX"
+    )
+    add_training_arguments(train)
     return parser
 
 
@@ -216,13 +223,21 @@ def _evaluate_in(args: argparse.Namespace, workdir: Path) -> int:
     return 0
 
 
+def cmd_train_emotion(args: argparse.Namespace) -> int:
+    from emotion_core.training import run
+
+    command = "python -m emotion_core " + " ".join(sys.argv[1:] if args.argv is None else args.argv)
+    return run(args, command)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = argv
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # which models an analysis used is always worth a line; -v adds the detail
     logging.getLogger("emotion_core").setLevel(logging.DEBUG if args.verbose else logging.INFO)
     commands = {"analyze": cmd_analyze, "analyse": cmd_analyze, "export": cmd_export,
-                "evaluate": cmd_evaluate}
+                "evaluate": cmd_evaluate, "train-emotion": cmd_train_emotion}
     try:
         return commands[args.command](args)
     except (StoreError, EmotionModelUnavailable) as exc:
