@@ -9,6 +9,12 @@ import threading
 from pathlib import Path
 
 from emotion_core.detection import MTCNNDetector, MTCNNSettings
+from emotion_core.embedding import (
+    DeepFaceEmbedder,
+    DlibEmbedder,
+    FaceEmbedder,
+    FaceEmbedderUnavailable,
+)
 from emotion_core.emotion import (
     DeepFaceEmotion,
     EmotionModel,
@@ -27,9 +33,14 @@ EMOTION_BACKENDS: dict[str, type] = {"deepface": DeepFaceEmotion, "fer": FerMini
 OFFLINE_DEFAULT_EMOTION_MODEL = "fer"
 EMOTION_MODEL_CHOICES = ("auto", *EMOTION_BACKENDS)
 
+EMBEDDING_BACKENDS: dict[str, type] = {"VGG-Face": DeepFaceEmbedder, "Dlib": DlibEmbedder}
+OFFLINE_DEFAULT_EMBEDDING_MODEL = "Dlib"
+EMBEDDING_MODEL_CHOICES = ("auto", *EMBEDDING_BACKENDS)
+
 _lock = threading.RLock()
 # Why a backend could not be built; remembered so ``auto`` does not retry a download every time.
 _unavailable: dict[str, EmotionModelUnavailable] = {}
+_embedders_unavailable: dict[str, FaceEmbedderUnavailable] = {}
 
 
 def configure_environment() -> None:
@@ -103,4 +114,46 @@ def _built_emotion_model(name: str) -> EmotionModel:
     with tf.device(with_device):
         model = EMOTION_BACKENDS[name]()
     log.info("emotion model: %s on %s", model.description, with_device)
+    return model
+
+
+def load_embedder(name: str = "auto") -> FaceEmbedder:
+    """The face embedding model called ``name``, built once per process.
+
+    ``auto`` takes VGG-Face where its weights are present or can be fetched, else the offline
+    default (Dlib); the log says which.
+    """
+    if name not in EMBEDDING_MODEL_CHOICES:
+        raise ValueError(
+            f"unknown embedding model {name!r}; choose one of {', '.join(EMBEDDING_MODEL_CHOICES)}"
+        )
+    with _lock:
+        if name != "auto":
+            return _embedder(name)
+        try:
+            return _embedder("VGG-Face")
+        except FaceEmbedderUnavailable as exc:
+            log.warning("%s; using the offline default %r", exc, OFFLINE_DEFAULT_EMBEDDING_MODEL)
+            return _embedder(OFFLINE_DEFAULT_EMBEDDING_MODEL)
+
+
+def _embedder(name: str) -> FaceEmbedder:
+    if name in _embedders_unavailable:
+        raise _embedders_unavailable[name]
+    try:
+        return _built_embedder(name)
+    except FaceEmbedderUnavailable as exc:
+        _embedders_unavailable[name] = exc
+        raise
+
+
+@functools.cache
+def _built_embedder(name: str) -> FaceEmbedder:
+    configure_environment()
+    with_device = tensorflow_device()
+    import tensorflow as tf
+
+    with tf.device(with_device):
+        model = EMBEDDING_BACKENDS[name]()
+    log.info("face embedding model: %s on %s", model.description, with_device)
     return model
