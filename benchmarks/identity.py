@@ -24,13 +24,15 @@ The numbers
 * ``students_per_person``: distinct student ids per person over both lessons (1 is ideal).
 * ``identified``: the share of matched faces that carry a student id at all.
 * ``emotion_accuracy``: the share of matched faces whose ``top_emotion`` is the posed emotion.
+* ``sweep`` (with ``--sweep D ...``): the first four numbers again for other same-person
+  distances, computed from the same tracks (their stored embeddings), without analysing again.
 * ``realtime_factor``: video seconds / analysis seconds per lesson, and ``faces_embedded``:
   chips embedded per lesson (the cost of identity, bounded per track).
 
 Usage::
 
     .venv/bin/python benchmarks/identity.py --json [--seed 0] [--seats-seed 1] [--duration 60]
-        [--compose-dir DIR] [--videos A.mp4 B.mp4] [--embedding-model auto]
+        [--compose-dir DIR] [--videos A.mp4 B.mp4] [--embedding-model auto] [--threshold D]
 """
 
 from __future__ import annotations
@@ -164,6 +166,59 @@ def score(lesson_a: pd.DataFrame, lesson_b: pd.DataFrame) -> dict[str, Any]:
     }
 
 
+def stored_tracks(store: Any, video_id: int) -> tuple[list[Any], set[tuple[int, int]]]:
+    """A video's tracks as ``identify`` saw them, rebuilt from the database: their stored
+    embeddings, and the pairs of tracks seen in one frame."""
+    from emotion_core.identity import TrackEmbedding
+
+    with store._cursor() as cur:
+        rows = cur.execute(
+            "SELECT track_id, first_s, last_s, samples, quality, embedding FROM face_embeddings"
+            " WHERE video_id = ? ORDER BY track_id", [video_id],
+        ).fetchall()
+        pairs = cur.execute(
+            "SELECT DISTINCT a.track_id, b.track_id FROM observations a JOIN observations b"
+            " ON a.video_id = b.video_id AND a.frame_index = b.frame_index"
+            " AND a.track_id < b.track_id WHERE a.video_id = ?", [video_id],
+        ).fetchall()
+    tracks = [
+        TrackEmbedding(int(t), float(f), float(last), 0, np.asarray(e, np.float32), int(n), float(q))
+        for t, f, last, n, q, e in rows
+    ]
+    return tracks, {(int(a), int(b)) for a, b in pairs}
+
+
+def sweep(videos: list[tuple[list[Any], set[tuple[int, int]]]], lessons: list[pd.DataFrame],
+          thresholds: list[float]) -> dict[str, Any]:
+    """The scores the same tracks would get with other same-person distances: lesson A joined
+    and made the roster, lesson B joined and matched to it, as ``analyse_video`` does."""
+    from emotion_core.embedding import unit_rows
+    from emotion_core.identity import RosterReferences, identify
+
+    out = {}
+    for threshold in thresholds:
+        roster = RosterReferences.empty("sweep")
+        sums: dict[int, np.ndarray] = {}  # per student: embeddings times samples, summed
+        relabelled = []
+        for (tracks, together), seen in zip(videos, lessons):
+            people = identify(tracks, together, roster, threshold)
+            by_id = {t.track_id: t for t in tracks}
+            student_of = {}
+            for person in people:
+                sid = person.student_id if person.student_id is not None else len(sums) + 1
+                total = sum(by_id[t].embedding * by_id[t].samples for t in person.track_ids)
+                sums[sid] = sums.get(sid, 0) + total
+                student_of.update(dict.fromkeys(person.track_ids, sid))
+            ids = sorted(sums)
+            roster = RosterReferences("sweep", np.array(ids), unit_rows(np.stack([sums[i] for i in ids])))
+            relabelled.append(seen.assign(student_id=seen["track_id"].map(student_of)))
+        scored = score(*relabelled)
+        out[f"{threshold:g}"] = {
+            k: scored[k] for k in ("id_purity", "id_switches", "reid_accuracy", "students")
+        }
+    return out
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from emotion_core.models import (
         configure_environment,
@@ -176,7 +231,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from emotion_core.pipeline import AnalysisSettings, analyse_video
     from emotion_core.store import Store
 
-    settings = AnalysisSettings(embedding_model=args.embedding_model)
+    settings = AnalysisSettings(
+        embedding_model=args.embedding_model, same_person_distance=args.threshold
+    )
     detector = load_detector(settings.detector)
     emotion_model = load_emotion_model(settings.emotion_model)
     embedder = load_embedder(settings.embedding_model)
@@ -196,18 +253,22 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 results.append(result)
                 lessons.append(matched_faces(load_truth(video), store.observations(result.video_id)))
             duration = {r.video_id: store.video(r.video_id)["duration_s"] for r in results}
+            stored = [stored_tracks(store, r.video_id) for r in results]
     report = score(*lessons)
+    if args.sweep:
+        report["sweep"] = sweep(stored, lessons, args.sweep)
     report.update({
         "videos": [v.name for v in videos],
         "embedding_model": results[0].embedding_model,
         "embedding_model_description": embedder.description,
-        "same_person_distance": embedder.same_person_distance,
+        "same_person_distance": settings.same_person_distance or embedder.same_person_distance,
         "emotion_model": results[0].emotion_model,
         "analysis_seconds": [r.seconds for r in results],
         "realtime_factor": [round(duration[r.video_id] / r.seconds, 2) for r in results],
         "faces": [r.faces for r in results],
         "tracks": [r.tracks for r in results],
         "faces_embedded": [r.faces_embedded for r in results],
+        "identity_seconds": [r.identity_seconds for r in results],
         "students_in_lesson": [r.students for r in results],
         "new_students": [r.new_students for r in results],
     })
@@ -223,6 +284,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--videos", type=Path, nargs=2, metavar=("A", "B"),
                     help="two composed lessons with their .truth.csv beside them")
     ap.add_argument("--embedding-model", default="auto", help="auto | VGG-Face | Dlib")
+    ap.add_argument("--threshold", type=float,
+                    help="same-person cosine distance (default: the model's calibrated one)")
+    ap.add_argument("--sweep", type=float, nargs="+", metavar="D",
+                    help="also score the same tracks joined and matched at these distances")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     return ap.parse_args(argv)
 
@@ -238,7 +303,7 @@ def summary(report: dict[str, Any]) -> str:
         f"identified {report['identified']}, emotion_accuracy {report['emotion_accuracy']}"),
         (f"analysis {report['analysis_seconds']} s, realtime x{report['realtime_factor']}, "
         f"faces {report['faces']}, tracks {report['tracks']}, "
-        f"embedded {report['faces_embedded']}"),
+        f"embedded {report['faces_embedded']} in {report['identity_seconds']} s"),
     ])
 
 

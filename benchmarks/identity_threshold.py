@@ -133,7 +133,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     vectors = {w: embed_at_width(embedder, images, faces, w) for w in args.widths}
     tracks = {w: track_means(v, owners, args.tracks, args.per_track, rng) for w, v in vectors.items()}
     report: dict[str, Any] = {
-        "model": embedder.name, "photos": len(owners), "people": int(len(set(owners))),
+        "model": embedder.name, "photos": len(owners), "people": len(set(owners)),
         "per_track": args.per_track, "tracks_per_person": args.tracks,
         "single_photos": {}, "tracks_same_width": {}, "tracks_across_widths": {},
     }

@@ -151,7 +151,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     with Store(args.db) as store:
         detector = load_detector(MTCNNSettings())
         emotion_model = load_emotion_model(args.emotion_model)
-        embedder = load_embedder(args.embedding_model) if settings.identify else None
+        embedder = (
+            load_embedder(args.embedding_model, store.embedding_models())
+            if settings.identify else None
+        )
         for path in videos:
             bar, update = _progress_bar(path.name, enabled=not args.no_progress)
             try:

@@ -32,7 +32,7 @@ DLIB_LANDMARKS = "shape_predictor_5_face_landmarks.dat"
 
 # Cosine distance under which two tracks' embeddings are taken to be one person; see
 # BENCHMARKS.md ("Identity: choosing the threshold") for how the Dlib number was measured.
-DLIB_SAME_PERSON_DISTANCE = 0.045
+DLIB_SAME_PERSON_DISTANCE = 0.035
 # DeepFace's own published cosine threshold for VGG-Face: its weights cannot be had on the
 # development machines, so this one could not be calibrated here.
 VGG_FACE_SAME_PERSON_DISTANCE = 0.68

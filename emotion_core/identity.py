@@ -10,6 +10,7 @@ students. Nothing here touches the database: the store reads the roster and writ
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -66,17 +67,29 @@ class _Candidate:
 class _LiveTrack:
     first_s: float
     last_s: float
+    window_s: float  # the track's time is cut into windows this long: one candidate each
     observations: int = 0
-    candidates: list[_Candidate] = field(default_factory=list)
+    candidates: dict[int, _Candidate] = field(default_factory=dict)  # by window
+
+    def window(self, time_s: float) -> int:
+        return int((time_s - self.first_s) // self.window_s)
+
+
+# A face replaces its window's candidate only when clearly better: detection scores jitter,
+# and every replacement costs a chip.
+BETTER_BY = 1.05
 
 
 class TrackSampler:
     """Keeps the best chips of each live track and embeds them when the track ends.
 
-    A track gets at most ``per_track`` embeddings however long it is: its best-quality faces,
-    at most one per ``spacing_s`` of time so that they show different moments. A track that is
-    not seen for more than ``max_gap_s`` has ended (as in the tracker), and its chips are embedded
-    at the next ``flush``. Memory holds the chips of live tracks only.
+    A track gets at most ``per_track`` embeddings however long it is, spread over its whole
+    length: its time is cut into windows (``spacing_s`` at first) holding the best-quality face
+    seen in each; when there are more windows than ``per_track`` the windows double in length,
+    keeping the better face of each pair. So the chips show different moments (expressions,
+    poses) of the track, and a chip is cut only for a face that becomes a candidate. A track not
+    seen for more than ``max_gap_s`` has ended (as in the tracker); its chips are embedded at the
+    next ``flush``. Memory holds the chips of live tracks only.
     """
 
     def __init__(
@@ -90,6 +103,7 @@ class TrackSampler:
         self.spacing_s = spacing_s
         self.max_gap_s = max_gap_s
         self.faces_embedded = 0
+        self.seconds = 0.0  # spent cutting chips and embedding them
         # pairs of track ids seen in one frame: never the same person
         self.co_occurring: set[tuple[int, int]] = set()
         self._live: dict[int, _LiveTrack] = {}
@@ -106,32 +120,31 @@ class TrackSampler:
         quality = face_quality(faces)
         wanted = np.zeros(len(faces), dtype=bool)
         for i, track_id in enumerate(ids):
-            track = self._live.setdefault(track_id, _LiveTrack(faces.time_s, faces.time_s))
+            track = self._live.setdefault(
+                track_id, _LiveTrack(faces.time_s, faces.time_s, self.spacing_s)
+            )
             track.last_s = faces.time_s
             track.observations += 1
-            wanted[i] = self._slot(track, float(quality[i]), faces.time_s) is not None
+            held = track.candidates.get(track.window(faces.time_s))
+            wanted[i] = held is None or quality[i] > held.quality * BETTER_BY
         if not wanted.any():
             return
+        started = time.perf_counter()
         chips = iter(self.embedder.chips(image, faces.select(wanted)))
+        self.seconds += time.perf_counter() - started
         for i in np.flatnonzero(wanted):
             track = self._live[ids[i]]
-            slot = self._slot(track, float(quality[i]), faces.time_s)
-            candidate = _Candidate(float(quality[i]), faces.time_s, next(chips))
-            if slot == len(track.candidates):
-                track.candidates.append(candidate)
-            else:
-                track.candidates[slot] = candidate
-
-    def _slot(self, track: _LiveTrack, quality: float, time_s: float) -> int | None:
-        """Where a face of this quality would go among the track's candidates, if anywhere."""
-        near = [i for i, c in enumerate(track.candidates) if abs(c.time_s - time_s) < self.spacing_s]
-        if near:
-            i = min(near, key=lambda k: track.candidates[k].quality)
-            return i if quality > track.candidates[i].quality else None
-        if len(track.candidates) < self.per_track:
-            return len(track.candidates)
-        worst = min(range(len(track.candidates)), key=lambda k: track.candidates[k].quality)
-        return worst if quality > track.candidates[worst].quality else None
+            track.candidates[track.window(faces.time_s)] = _Candidate(
+                float(quality[i]), faces.time_s, next(chips)
+            )
+            while len(track.candidates) > self.per_track:
+                track.window_s *= 2
+                merged: dict[int, _Candidate] = {}
+                for candidate in track.candidates.values():
+                    key = track.window(candidate.time_s)
+                    if key not in merged or candidate.quality > merged[key].quality:
+                        merged[key] = candidate
+                track.candidates = merged
 
     def flush(self, now_s: float) -> None:
         """Embed the tracks not seen for more than ``max_gap_s`` before ``now_s``."""
@@ -147,8 +160,10 @@ class TrackSampler:
         if not track_ids:
             return
         tracks = [self._live.pop(t) for t in track_ids]
-        chips = np.stack([c.chip for track in tracks for c in track.candidates])
+        chips = np.stack([c.chip for track in tracks for c in track.candidates.values()])
+        started = time.perf_counter()
         vectors = self.embedder.embed(chips)
+        self.seconds += time.perf_counter() - started
         self.faces_embedded += len(chips)
         start = 0
         for track_id, track in zip(track_ids, tracks):
@@ -157,7 +172,8 @@ class TrackSampler:
                 track_id=track_id, first_s=track.first_s, last_s=track.last_s,
                 observations=track.observations,
                 embedding=unit_rows(vectors[start:start + n].mean(axis=0, keepdims=True))[0],
-                samples=n, quality=float(np.mean([c.quality for c in track.candidates])),
+                samples=n,
+                quality=float(np.mean([c.quality for c in track.candidates.values()])),
             ))
             start += n
 

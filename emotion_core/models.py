@@ -6,6 +6,7 @@ import functools
 import logging
 import os
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 from emotion_core.detection import MTCNNDetector, MTCNNSettings
@@ -117,11 +118,13 @@ def _built_emotion_model(name: str) -> EmotionModel:
     return model
 
 
-def load_embedder(name: str = "auto") -> FaceEmbedder:
+def load_embedder(name: str = "auto", prefer: Sequence[str] = ()) -> FaceEmbedder:
     """The face embedding model called ``name``, built once per process.
 
     ``auto`` takes VGG-Face where its weights are present or can be fetched, else the offline
-    default (Dlib); the log says which.
+    default (Dlib); the log says which. Models in ``prefer`` (those the roster's students were
+    embedded with, see ``Store.embedding_models``) come first, so that ``auto`` does not switch
+    models under a roster, which would start every student anew.
     """
     if name not in EMBEDDING_MODEL_CHOICES:
         raise ValueError(
@@ -130,6 +133,12 @@ def load_embedder(name: str = "auto") -> FaceEmbedder:
     with _lock:
         if name != "auto":
             return _embedder(name)
+        for known in prefer:
+            if known in EMBEDDING_BACKENDS:
+                try:
+                    return _embedder(known)
+                except FaceEmbedderUnavailable as exc:
+                    log.warning("%s; the students embedded with it cannot be recognised", exc)
         try:
             return _embedder("VGG-Face")
         except FaceEmbedderUnavailable as exc:

@@ -79,6 +79,9 @@ class AnalysisSettings:
     embedding_model: str = "auto"
     # chips embedded per track at most (its best ones), whatever the track's length
     embeddings_per_track: int = 3
+    # cosine distance under which tracks (and a person and a student) are one; None: the
+    # embedding model's calibrated value (embedding.py, BENCHMARKS.md)
+    same_person_distance: float | None = None
 
     def __post_init__(self) -> None:
         if not 0 < self.sample_fps <= 60:
@@ -106,6 +109,7 @@ class AnalysisResult:
     students: int | None = None  # people told apart in this video
     new_students: int | None = None  # of those, not on the roster before
     faces_embedded: int = 0
+    identity_seconds: float = 0.0  # of ``seconds``: cutting chips, embedding, assigning
 
     def as_json(self) -> dict[str, object]:
         return asdict(self)
@@ -360,7 +364,8 @@ def analyse_video(
     """Analyse one video into ``store``; re-analysing the same content replaces its rows.
 
     With ``settings.identify`` (the default) every face gets a student: tracks are embedded
-    (``embedder``, else ``settings.embedding_model`` loaded once per process), joined into
+    (``embedder``, else ``settings.embedding_model`` loaded once per process; ``auto`` keeps
+    the model the stored students were embedded with), joined into
     people and matched to the students already in ``store``. Re-analysing a video keeps its
     students' ids.
 
@@ -387,7 +392,7 @@ def analyse_video(
         if embedder is None:
             from emotion_core.models import load_embedder
 
-            embedder = load_embedder(settings.embedding_model)
+            embedder = load_embedder(settings.embedding_model, store.embedding_models())
         sampler = TrackSampler(
             embedder, settings.embeddings_per_track, max_gap_s=settings.track_max_gap_s
         )
@@ -417,13 +422,16 @@ def analyse_video(
                     time.perf_counter() - started,
                 ))
         identities = people = None
+        assign_started = time.perf_counter()
         if sampler is not None and embedder is not None:
             group = class_group or (store.video(video_id) or {}).get("class_group")
             tracks = sampler.finish()
             student_ids, centroids = store.reference_embeddings(embedder.name, group)
             roster = RosterReferences(embedder.name, student_ids, centroids)
-            people = identify(tracks, sampler.co_occurring, roster, embedder.same_person_distance)
+            threshold = settings.same_person_distance or embedder.same_person_distance
+            people = identify(tracks, sampler.co_occurring, roster, threshold)
             identities = TrackIdentities(embedder.name, track_identity_rows(tracks, people))
+        assign_seconds = time.perf_counter() - assign_started
     except VideoError as exc:
         store.fail_analysis(video_id, str(exc))
         raise
@@ -445,6 +453,9 @@ def analyse_video(
         students=len(people) if people is not None else None,
         new_students=sum(p.student_id is None for p in people) if people is not None else None,
         faces_embedded=sampler.faces_embedded if sampler is not None else 0,
+        identity_seconds=round(
+            sampler.seconds + assign_seconds if sampler is not None else 0.0, 3
+        ),
     )
     store.finish_analysis(
         video_id,

@@ -136,6 +136,14 @@ class StudentRoster:
         centroids = sums / np.clip(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12, None)
         return student_ids, centroids.astype(np.float32)
 
+    def embedding_models(self) -> list[str]:
+        """The embedding models the stored reference vectors come from, most vectors first."""
+        with self._cursor() as cur:
+            rows = cur.execute(
+                "SELECT model FROM face_embeddings GROUP BY model ORDER BY count(*) DESC, model"
+            ).fetchall()
+        return [r[0] for r in rows]
+
     # -- corrections ----------------------------------------------------------------------------
 
     def rename_student(self, student_id: int, display_name: str) -> None:
