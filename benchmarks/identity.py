@@ -26,6 +26,9 @@ The numbers
 * ``emotion_accuracy``: the share of matched faces whose ``top_emotion`` is the posed emotion.
 * ``sweep`` (with ``--sweep D ...``): the first four numbers again for other same-person
   distances, computed from the same tracks (their stored embeddings), without analysing again.
+  ``sweep_newcomers`` replays the same tracks as if the first ``--newcomers`` people (2) had
+  missed lesson A and the last two missed lesson B: the newcomers must get new ids although
+  two roster students are away (``newcomers_given_a_known_id`` should be 0).
 * ``realtime_factor``: video seconds / analysis seconds per lesson, and ``faces_embedded``:
   chips embedded per lesson (the cost of identity, bounded per track).
 
@@ -33,6 +36,7 @@ Usage::
 
     .venv/bin/python benchmarks/identity.py --json [--seed 0] [--seats-seed 1] [--duration 60]
         [--compose-dir DIR] [--videos A.mp4 B.mp4] [--embedding-model auto] [--threshold D]
+        [--sweep D ...] [--newcomers 2] [--db PATH]
 """
 
 from __future__ import annotations
@@ -188,35 +192,79 @@ def stored_tracks(store: Any, video_id: int) -> tuple[list[Any], set[tuple[int, 
     return tracks, {(int(a), int(b)) for a, b in pairs}
 
 
-def sweep(videos: list[tuple[list[Any], set[tuple[int, int]]]], lessons: list[pd.DataFrame],
-          thresholds: list[float]) -> dict[str, Any]:
-    """The scores the same tracks would get with other same-person distances: lesson A joined
-    and made the roster, lesson B joined and matched to it, as ``analyse_video`` does."""
+def replay(videos: list[tuple[list[Any], set[tuple[int, int]]]], lessons: list[pd.DataFrame],
+           threshold: float) -> list[pd.DataFrame]:
+    """The lessons' matched faces relabelled as ``analyse_video`` would label their stored
+    tracks at ``threshold``: lesson A joined into people who become the roster, lesson B joined
+    and matched to it (student ids numbered anew)."""
     from emotion_core.embedding import unit_rows
     from emotion_core.identity import RosterReferences, identify
 
+    roster = RosterReferences.empty("replay")
+    sums: dict[int, np.ndarray] = {}  # per student: embeddings times samples, summed
+    relabelled = []
+    for (tracks, together), seen in zip(videos, lessons):
+        people = identify(tracks, together, roster, threshold)
+        by_id = {t.track_id: t for t in tracks}
+        student_of = {}
+        for person in people:
+            sid = person.student_id if person.student_id is not None else len(sums) + 1
+            total = sum(by_id[t].embedding * by_id[t].samples for t in person.track_ids)
+            sums[sid] = sums.get(sid, 0) + total
+            student_of.update(dict.fromkeys(person.track_ids, sid))
+        ids = sorted(sums)
+        roster = RosterReferences("replay", np.array(ids), unit_rows(np.stack([sums[i] for i in ids])))
+        relabelled.append(seen.assign(student_id=seen["track_id"].map(student_of)))
+    return relabelled
+
+
+def sweep(videos: list[tuple[list[Any], set[tuple[int, int]]]], lessons: list[pd.DataFrame],
+          thresholds: list[float]) -> dict[str, Any]:
+    """The scores the same tracks would get with other same-person distances."""
     out = {}
     for threshold in thresholds:
-        roster = RosterReferences.empty("sweep")
-        sums: dict[int, np.ndarray] = {}  # per student: embeddings times samples, summed
-        relabelled = []
-        for (tracks, together), seen in zip(videos, lessons):
-            people = identify(tracks, together, roster, threshold)
-            by_id = {t.track_id: t for t in tracks}
-            student_of = {}
-            for person in people:
-                sid = person.student_id if person.student_id is not None else len(sums) + 1
-                total = sum(by_id[t].embedding * by_id[t].samples for t in person.track_ids)
-                sums[sid] = sums.get(sid, 0) + total
-                student_of.update(dict.fromkeys(person.track_ids, sid))
-            ids = sorted(sums)
-            roster = RosterReferences("sweep", np.array(ids), unit_rows(np.stack([sums[i] for i in ids])))
-            relabelled.append(seen.assign(student_id=seen["track_id"].map(student_of)))
-        scored = score(*relabelled)
+        scored = score(*replay(videos, lessons, threshold))
         out[f"{threshold:g}"] = {
             k: scored[k] for k in ("id_purity", "id_switches", "reid_accuracy", "students")
         }
     return out
+
+
+def without(video: tuple[list[Any], set[tuple[int, int]]], seen: pd.DataFrame,
+            people: set[str]) -> tuple[tuple[list[Any], set[tuple[int, int]]], pd.DataFrame]:
+    """A lesson as if ``people`` had not been there: their tracks (by the person most of a
+    track's faces are) and faces removed."""
+    owner = seen.groupby("track_id")["person"].agg(lambda p: Counter(p).most_common(1)[0][0])
+    gone = set(owner[owner.isin(people)].index)
+    tracks, together = video
+    kept = [t for t in tracks if t.track_id not in gone]
+    return (kept, together), seen[~seen["track_id"].isin(gone)]
+
+
+def sweep_newcomers(videos: list[tuple[list[Any], set[tuple[int, int]]]],
+                    lessons: list[pd.DataFrame], thresholds: list[float], n: int
+                    ) -> dict[str, Any]:
+    """New people while known ones are away: lesson A without the first ``n`` people, lesson
+    B without the last ``n``. The first ``n`` are new in B and must get new ids although ``n``
+    roster students are missing from B; everybody else must get their id from A."""
+    persons = sorted(set(lessons[0]["person"]) & set(lessons[1]["person"]))
+    newcomers, away = set(persons[:n]), set(persons[-n:])
+    a, seen_a = without(videos[0], lessons[0], newcomers)
+    b, seen_b = without(videos[1], lessons[1], away)
+    out = {}
+    for threshold in thresholds:
+        relabelled_a, relabelled_b = replay([a, b], [seen_a, seen_b], threshold)
+        in_a, in_b = main_ids(relabelled_a), main_ids(relabelled_b)
+        known_b = relabelled_b[~relabelled_b["person"].isin(newcomers)]
+        out[f"{threshold:g}"] = {
+            "newcomers_given_a_known_id": sum(
+                1 for p in newcomers if in_b.get(p) in set(in_a.values())
+            ),
+            "reid_accuracy_of_the_others": round(
+                float((known_b["student_id"] == known_b["person"].map(in_a)).mean()), 4
+            ),
+        }
+    return {"newcomers": sorted(newcomers), "away_in_b": sorted(away), "by_distance": out}
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -244,7 +292,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             folder = args.compose_dir or Path(tmp)
             videos = compose_lessons(folder, args.seed, args.seats_seed, args.duration)
         lessons, results = [], []
-        with Store(Path(tmp) / "identity.duckdb") as store:
+        db = args.db or Path(tmp) / "identity.duckdb"
+        db.unlink(missing_ok=True)
+        with Store(db) as store:
             for video in videos:
                 _note(f"analysing {video.name} ...")
                 result = analyse_video(
@@ -257,6 +307,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     report = score(*lessons)
     if args.sweep:
         report["sweep"] = sweep(stored, lessons, args.sweep)
+        report["sweep_newcomers"] = sweep_newcomers(stored, lessons, args.sweep, args.newcomers)
     report.update({
         "videos": [v.name for v in videos],
         "embedding_model": results[0].embedding_model,
@@ -284,10 +335,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--videos", type=Path, nargs=2, metavar=("A", "B"),
                     help="two composed lessons with their .truth.csv beside them")
     ap.add_argument("--embedding-model", default="auto", help="auto | VGG-Face | Dlib")
+    ap.add_argument("--db", type=Path, help="keep the database here (replaced if there)")
     ap.add_argument("--threshold", type=float,
                     help="same-person cosine distance (default: the model's calibrated one)")
     ap.add_argument("--sweep", type=float, nargs="+", metavar="D",
                     help="also score the same tracks joined and matched at these distances")
+    ap.add_argument("--newcomers", type=int, default=2,
+                    help="with --sweep: people new in lesson B while as many known ones are away")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     return ap.parse_args(argv)
 

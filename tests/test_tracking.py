@@ -54,11 +54,20 @@ def test_a_new_face_starts_a_new_track() -> None:
 
 
 def test_a_track_survives_a_short_gap_but_not_a_long_one() -> None:
-    tracker = IoUTracker(max_gap_s=2.0)
+    tracker = IoUTracker(max_gap_s=2.0, min_hits=3)
+    for t in (0.0, 0.5, 1.0):
+        tracker.update(faces_at(t, (0, 0, 20, 20)))
+    assert ids(tracker.update(faces_at(1.5))) == []
+    assert ids(tracker.update(faces_at(2.5, (0, 0, 20, 20)))) == [1], "1.5 s gap: same track"
+    assert ids(tracker.update(faces_at(5.0, (0, 0, 20, 20)))) == [2], "2.5 s gap: a new track"
+
+
+def test_a_track_seen_in_fewer_than_min_hits_frames_ends_at_its_first_miss() -> None:
+    tracker = IoUTracker(max_gap_s=2.0, min_hits=3)
     tracker.update(faces_at(0.0, (0, 0, 20, 20)))
-    assert ids(tracker.update(faces_at(0.5))) == []
-    assert ids(tracker.update(faces_at(2.0, (0, 0, 20, 20)))) == [1], "1.5 s gap: same track"
-    assert ids(tracker.update(faces_at(4.5, (0, 0, 20, 20)))) == [2], "2.5 s gap: a new track"
+    tracker.update(faces_at(0.5, (0, 0, 20, 20)))
+    assert ids(tracker.update(faces_at(1.0))) == []
+    assert ids(tracker.update(faces_at(1.5, (0, 0, 20, 20)))) == [2], "two hits: not kept"
 
 
 def test_one_face_per_track_best_overlap_first() -> None:
@@ -72,7 +81,7 @@ def test_one_face_per_track_best_overlap_first() -> None:
 def test_a_face_that_two_tracks_could_claim_starts_a_new_track() -> None:
     """Two people crossing: overlap cannot tell who is who, so both tracks end there and the
     faces start new tracks; appearance joins them up later, and no track holds two people."""
-    tracker = IoUTracker(min_iou=0.3, split_iou=0.1)
+    tracker = IoUTracker(min_iou=0.3, split_iou=0.1, min_hits=1)
     tracker.update(faces_at(0.0, (0, 0, 20, 20), (30, 0, 50, 20)))
     # apart: each keeps its track
     assert ids(tracker.update(faces_at(0.5, (4, 0, 24, 20), (26, 0, 46, 20)))) == [1, 2]
