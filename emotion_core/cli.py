@@ -62,7 +62,6 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("csv", "parquet"), default="csv")
     export.add_argument("--out", type=Path, required=True, help="output file")
     students = commands.add_parser("students", help="list and correct the students found")
-    _add_db(students)
     actions = students.add_subparsers(dest="action", required=True)
     listing = actions.add_parser("list", help="every student, with how often and when seen")
     listing.add_argument("--group", help="only this class or group")
@@ -81,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
         "delete", help="remove a student with their observations and face embeddings"
     )
     delete.add_argument("student_id", type=int)
+    for action in (listing, rename, merge, split, delete):
+        _add_db(action)
 
     evaluate = commands.add_parser(
         "evaluate", help="measure emotion models on labelled photos (accuracy, P/R/F1, confusion)"

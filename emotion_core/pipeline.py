@@ -424,7 +424,8 @@ def analyse_video(
         identities = people = None
         assign_started = time.perf_counter()
         if sampler is not None and embedder is not None:
-            group = class_group or (store.video(video_id) or {}).get("class_group")
+            stored_group = (store.video(video_id) or {}).get("class_group")
+            group = class_group or (stored_group if isinstance(stored_group, str) else None)
             tracks = sampler.finish()
             student_ids, centroids = store.reference_embeddings(embedder.name, group)
             roster = RosterReferences(embedder.name, student_ids, centroids)
