@@ -16,6 +16,7 @@ import duckdb
 import pandas as pd
 
 from emotion_core.emotion import EMOTIONS
+from emotion_core.roster import StudentRoster
 
 DB_ENV_VAR = "CLASSROOM_DB"
 DEFAULT_DB_PATH = Path("data") / "classroom.duckdb"
@@ -70,6 +71,30 @@ MIGRATIONS: tuple[str, ...] = (
     -- rows of analyses in progress; moved into observations in one transaction when one ends
     CREATE TABLE observations_staging ({_OBSERVATION_COLUMNS_SQL});
     """,
+    """
+    CREATE SEQUENCE student_id_seq START 1;
+    CREATE TABLE students (
+        student_id INTEGER PRIMARY KEY DEFAULT nextval('student_id_seq'),
+        display_name VARCHAR NOT NULL,
+        class_group VARCHAR,
+        created_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+    );
+    -- One reference embedding per track (the mean of its best chips). These identify children:
+    -- they never leave this file (no export writes them) and go with their student.
+    CREATE TABLE face_embeddings (
+        student_id INTEGER NOT NULL,
+        video_id INTEGER NOT NULL,
+        track_id INTEGER NOT NULL,
+        model VARCHAR NOT NULL,
+        first_s DOUBLE NOT NULL,
+        last_s DOUBLE NOT NULL,
+        samples INTEGER NOT NULL,
+        quality REAL NOT NULL,
+        embedding FLOAT[] NOT NULL
+    );
+    -- the embedding model an analysis used; NULL when identification was off
+    ALTER TABLE videos ADD COLUMN embedding_model VARCHAR;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -95,6 +120,26 @@ class VideoRecord:
     height: int
     class_group: str | None = None
     recorded_on: date | None = None
+
+
+# What ``finish_analysis`` needs to record who is who (see ``TrackIdentities``).
+TRACK_IDENTITY_COLUMNS: tuple[str, ...] = (
+    "track_id", "person", "student_id", "first_s", "last_s", "samples", "quality", "embedding",
+)
+
+
+@dataclass(frozen=True)
+class TrackIdentities:
+    """Who each track of an analysis is, written with its observations.
+
+    ``tracks`` has one row per track, in ``TRACK_IDENTITY_COLUMNS``: ``person`` numbers the
+    people of the video (tracks with one number are one person), ``student_id`` is the known
+    student that person is, or missing (NA) for a new student, and ``embedding`` is the track's
+    reference vector (a list of floats) of ``model``.
+    """
+
+    model: str
+    tracks: pd.DataFrame
 
 
 @dataclass(frozen=True)
@@ -135,8 +180,11 @@ class _AnalysesInProgress:
 _IN_PROGRESS = _AnalysesInProgress()
 
 
-class Store:
-    """One DuckDB file. Safe to share between threads of one process (one writer at a time)."""
+class Store(StudentRoster):
+    """One DuckDB file. Safe to share between threads of one process (one writer at a time).
+
+    The students' operations (list, rename, merge, split, delete) come from ``StudentRoster``.
+    """
 
     def __init__(self, path: str | Path | None = None, read_only: bool = False) -> None:
         self.path = Path(path) if path is not None else default_db_path()
@@ -302,10 +350,30 @@ class Store:
             cur.execute("INSERT INTO observations_staging SELECT * FROM observation_batch")
             cur.unregister("observation_batch")
 
-    def finish_analysis(self, video_id: int, summary: AnalysisSummary) -> None:
-        """Replace the video's observations with the staged ones and mark it done, atomically."""
+    def finish_analysis(
+        self, video_id: int, summary: AnalysisSummary, identities: TrackIdentities | None = None
+    ) -> None:
+        """Replace the video's observations with the staged ones and mark it done, atomically.
+
+        With ``identities`` the observations get their students (new ones are created, named
+        "Student <id>") and the video's reference embeddings replace those of an earlier
+        analysis. Without, the video has no students and no embeddings (identification off).
+        Students that an earlier analysis of this video created and that are now seen nowhere
+        are removed.
+        """
         parameters = self._pending_parameters.get(video_id)
         with self._transaction() as cur:
+            earlier = {
+                int(sid) for (sid,) in cur.execute(
+                    "SELECT student_id FROM face_embeddings WHERE video_id = ? UNION "
+                    "SELECT student_id FROM observations WHERE video_id = ? "
+                    "AND student_id IS NOT NULL",
+                    [video_id, video_id],
+                ).fetchall()
+            }
+            cur.execute("DELETE FROM face_embeddings WHERE video_id = ?", [video_id])
+            if identities is not None:
+                self._record_identities(cur, video_id, identities)
             cur.execute("DELETE FROM observations WHERE video_id = ?", [video_id])
             cur.execute(
                 "INSERT INTO observations SELECT * FROM observations_staging WHERE video_id = ?"
@@ -323,7 +391,69 @@ class Store:
                 [summary.frames_sampled, summary.faces, summary.tracks, summary.seconds,
                  summary.emotion_model, summary.detector, parameters, video_id],
             )
+            cur.execute(
+                "UPDATE videos SET embedding_model = ? WHERE video_id = ?",
+                [identities.model if identities is not None else None, video_id],
+            )
+            cur.execute(
+                """
+                DELETE FROM students s WHERE list_contains(?::INTEGER[], s.student_id)
+                AND NOT EXISTS (SELECT 1 FROM observations o WHERE o.student_id = s.student_id)
+                AND NOT EXISTS (SELECT 1 FROM face_embeddings e WHERE e.student_id = s.student_id)
+                """,
+                [sorted(earlier)],
+            )
         self._ended(video_id)
+
+    def _record_identities(
+        self, cur: duckdb.DuckDBPyConnection, video_id: int, identities: TrackIdentities
+    ) -> None:
+        """New students for the unknown people; students onto the staged rows; embeddings."""
+        tracks = identities.tracks
+        missing = set(TRACK_IDENTITY_COLUMNS) - set(tracks.columns)
+        if missing:
+            raise ValueError(f"track identities lack columns: {sorted(missing)}")
+        if tracks.empty:
+            return
+        # (fetchall: a result left unread would keep ``register`` below from running)
+        [(group,)] = cur.execute(
+            "SELECT class_group FROM videos WHERE video_id = ?", [video_id]
+        ).fetchall()
+        students = {}
+        for person, known in tracks.groupby("person", sort=True)["student_id"].first().items():
+            if pd.isna(known):
+                [(new_id,)] = cur.execute("SELECT nextval('student_id_seq')").fetchall()
+                cur.execute(
+                    "INSERT INTO students (student_id, display_name, class_group) VALUES (?, ?, ?)",
+                    [new_id, f"Student {new_id}", group],
+                )
+                students[person] = new_id
+            else:
+                students[person] = int(known)
+        rows = pd.DataFrame({
+            "student_id": tracks["person"].map(students).astype("int64"),
+            "video_id": video_id,
+            "track_id": tracks["track_id"].astype("int64"),
+            "model": identities.model,
+            "first_s": tracks["first_s"].astype(float),
+            "last_s": tracks["last_s"].astype(float),
+            "samples": tracks["samples"].astype("int64"),
+            "quality": tracks["quality"].astype(float),
+            "embedding": [list(map(float, e)) for e in tracks["embedding"]],
+        })
+        cur.register("track_identities", rows)
+        cur.execute(
+            """
+            UPDATE observations_staging o SET student_id = t.student_id FROM track_identities t
+            WHERE o.video_id = ? AND o.track_id = t.track_id
+            """,
+            [video_id],
+        )
+        cur.execute(
+            "INSERT INTO face_embeddings SELECT student_id, video_id, track_id, model, first_s,"
+            " last_s, samples, quality, embedding::FLOAT[] FROM track_identities"
+        )
+        cur.unregister("track_identities")
 
     def fail_analysis(self, video_id: int, reason: str) -> None:
         """Drop the staged rows; an earlier complete analysis of the video stays as it was."""
