@@ -75,18 +75,28 @@ class Job:
 
 
 Runner = Callable[..., AnalysisResult]
+ModelLoader = Callable[[AnalysisSettings], tuple[FaceDetector, EmotionModel]]
+
+
+def load_models(settings: AnalysisSettings) -> tuple[FaceDetector, EmotionModel]:
+    """The detector and emotion model ``settings`` ask for, built once per process."""
+    from emotion_core.models import load_detector, load_emotion_model
+
+    return load_detector(settings.detector), load_emotion_model(settings.emotion_model)
 
 
 class JobQueue:
     """Analyses queued for one ``Store``; see the module docstring."""
 
-    def __init__(self, store: Store, run: Runner = analyse_video) -> None:
+    def __init__(
+        self, store: Store, run: Runner = analyse_video, models: ModelLoader = load_models
+    ) -> None:
         self.store = store
         self._run = run
+        self._load_models = models
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._jobs: dict[int, Job] = {}
-        self._models: dict[int, tuple[FaceDetector, EmotionModel]] = {}
         self._pending: queue.SimpleQueue[int | None] = queue.SimpleQueue()
         self._ids = itertools.count(1)
         self._worker: threading.Thread | None = None
@@ -97,15 +107,17 @@ class JobQueue:
     def submit(
         self,
         video_path: str | Path,
-        detector: FaceDetector,
-        emotion_model: EmotionModel,
         *,
         name: str | None = None,
         class_group: str | None = None,
         recorded_on: date | None = None,
         settings: AnalysisSettings | None = None,
     ) -> Job:
-        """Queue one video; returns its job at once. The analysis runs on the worker thread."""
+        """Queue one video; returns its job at once.
+
+        The worker thread loads the models (the first time) and analyses it, so nothing the
+        caller's page does afterwards, leaving or reloading, stops it.
+        """
         path = Path(video_path)
         with self._lock:
             job = Job(
@@ -114,7 +126,6 @@ class JobQueue:
                 settings=settings or AnalysisSettings(),
             )
             self._jobs[job.job_id] = job
-            self._models[job.job_id] = (detector, emotion_model)
             self._start_worker()
             self._changed.notify_all()
         self._pending.put(job.job_id)
@@ -179,7 +190,6 @@ class JobQueue:
             job = self._jobs[job_id] = replace(self._jobs[job_id], **changes)
             if job.finished:
                 self._finished += 1
-                self._models.pop(job_id, None)
                 self._forget_old()
             self._changed.notify_all()
 
@@ -190,12 +200,11 @@ class JobQueue:
 
     def _work(self) -> None:
         while (job_id := self._pending.get()) is not None:
-            with self._lock:
-                job = self._jobs[job_id]
-                detector, emotion_model = self._models[job_id]
+            job = self.job(job_id)
             with _ONE_ANALYSIS_AT_A_TIME:
                 self._update(job_id, status=RUNNING)
                 try:
+                    detector, emotion_model = self._load_models(job.settings)
                     result = self._run(
                         job.video_path, self.store, detector, emotion_model, job.settings,
                         class_group=job.class_group, recorded_on=job.recorded_on,

@@ -57,7 +57,7 @@ def lessons(
     """One row per analysed lesson, oldest first.
 
     Columns: ``video_id, file_name, class_group, lesson_date`` (the recorded date, else the day
-    it was analysed), ``duration_s, frames_sampled, observations, faces_per_frame, tracks,
+    it was analysed), ``duration_s, size_bytes, frames_sampled, observations, faces_per_frame, tracks,
     students``, the mean probability of each emotion over all faces and frames (its share of
     the lesson), ``top_emotion`` (the largest share), ``mood_index`` (mean positive minus mean
     negative probability, -1…1) and ``emotion_model``.
@@ -70,7 +70,7 @@ def lessons(
             FROM observations GROUP BY video_id
         )
         SELECT v.video_id, v.file_name, coalesce(v.class_group, $no_group) AS class_group,
-            {_LESSON_DATE} AS lesson_date, v.duration_s, v.frames_sampled,
+            {_LESSON_DATE} AS lesson_date, v.duration_s, v.size_bytes, v.frames_sampled,
             coalesce(p.observations, 0) AS observations,
             coalesce(p.observations, 0) / greatest(v.frames_sampled, 1) AS faces_per_frame,
             coalesce(p.tracks, 0) AS tracks, coalesce(p.students, 0) AS students,

@@ -1,0 +1,100 @@
+"""What the Streamlit pages share: the database and job queue, cached queries, colours, wording.
+
+Pages call ``emotion_core`` through here and draw; nothing here holds SQL or model code.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from emotion_core import queries
+from emotion_core.annotate import EMOTION_COLOURS, annotated_lesson_frames
+from emotion_core.emotion import EMOTIONS
+from emotion_core.jobs import JobQueue, queue_for
+from emotion_core.store import Store, StoreError, default_db_path
+from emotion_core.uploads import SAMPLE_DIR, find_stored_video, upload_dir
+
+CAVEAT = (
+    "A facial expression is not an inner feeling, and the models were trained on adults: read "
+    "the numbers as trends, never as a verdict about a child. Everything stays on this computer."
+)
+GO_ANALYSE = (
+    "Open **Analyse** in the sidebar and upload a lesson video, or press **Try the sample "
+    "lesson** there to see the app with a short composed demo."
+)
+EMOTION_SCALE = alt.Scale(
+    domain=list(EMOTIONS), range=["#{:02x}{:02x}{:02x}".format(*c) for c in EMOTION_COLOURS]
+)
+
+
+def db_path() -> Path:
+    return default_db_path()
+
+
+@st.cache_resource(show_spinner=False)
+def job_queue(path: str) -> JobQueue:
+    """The server's one queue (and ``Store``) for the database at ``path``, shared by sessions."""
+    return queue_for(path)
+
+
+def open_queue() -> JobQueue | None:
+    """The job queue and its database, or None when nothing has been analysed yet (looking
+    creates no file)."""
+    path = db_path()
+    if not path.is_file():
+        return None
+    try:
+        return job_queue(str(path))
+    except StoreError as exc:
+        st.error(str(exc))
+        st.stop()
+
+
+def open_store() -> Store | None:
+    """The database, or None when nothing has been analysed yet."""
+    queue = open_queue()
+    return queue.store if queue is not None else None
+
+
+# Query results, cached per database and data version (the underscore keeps the Store unhashed).
+@st.cache_data(show_spinner=False, max_entries=64)
+def lessons(
+    _store: Store, path: str, version: str, group: str | None = None,
+    start: date | None = None, end: date | None = None,
+) -> pd.DataFrame:
+    return queries.lessons(_store, group, start, end)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def class_groups(_store: Store, path: str, version: str) -> list[str]:
+    return queries.class_groups(_store)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def emotion_timeline(
+    _store: Store, path: str, version: str, video_ids: tuple[int, ...], bin_s: float
+) -> pd.DataFrame:
+    return queries.emotion_timeline(_store, video_ids, bin_s)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def annotated_frames(
+    _store: Store, path: str, version: str, video_id: int, video_path: str
+) -> list[tuple[np.ndarray, str]]:
+    return annotated_lesson_frames(_store, video_id, video_path)
+
+
+def video_file(store: Store, lesson: pd.Series) -> Path | None:
+    """The lesson's video on this disk (an upload or the sample), or None."""
+    folders = (upload_dir(store.path), SAMPLE_DIR)
+    return find_stored_video(str(lesson["file_name"]), int(lesson["size_bytes"]), folders)
+
+
+def minutes(seconds: float) -> str:
+    return f"{int(seconds // 60)}:{int(seconds % 60):02d}"
