@@ -86,9 +86,8 @@ def what_was_seen(store: Store, version: str, lessons: pd.DataFrame) -> None:
         int(row.video_id): f"{row.file_name} ({row.class_group}, {row.lesson_date})"
         for row in available.itertuples()
     }
-    chosen = st.selectbox(
-        "Lesson", list(labels)[::-1], format_func=labels.__getitem__, key="seen_lesson"
-    )
+    # no key: when a new lesson lands the options change and the newest is shown first
+    chosen = st.selectbox("Lesson", list(labels)[::-1], format_func=labels.__getitem__)
     video = available.set_index("video_id").loc[chosen, "video"]
     st.caption(
         "Boxes are the faces found, labelled with who it is (the track within the lesson) and "
@@ -121,7 +120,7 @@ if queue is None or (lessons.empty and not queue.jobs()):
         queue_jobs([(SAMPLE_VIDEO.name, None)], SAMPLE_GROUP, date.today(), 2.0)
         st.rerun()
 
-with st.form("analyse"):
+with st.form("analyse", clear_on_submit=True):
     uploads = st.file_uploader(
         "Lesson videos", type=[s.lstrip(".") for s in VIDEO_SUFFIXES], accept_multiple_files=True
     )

@@ -72,13 +72,19 @@ def timeline_chart(timeline: pd.DataFrame) -> alt.VConcatChart:
         .add_params(brush)
         .properties(width="container", height=60)
     )
-    return alt.vconcat(detail, overview)
+    # fit the whole to the page's width, axes and legend included
+    return alt.vconcat(detail, overview).properties(
+        autosize=alt.AutoSizeParams(type="fit-x", contains="padding")
+    )
 
 
 def index_chart(lessons: pd.DataFrame) -> alt.LayerChart:
-    data = lessons.assign(lesson_date=pd.to_datetime(lessons["lesson_date"]))
+    """The mood index of each lesson, in the order they were held."""
+    data = lessons.assign(lesson=[
+        f"{r.lesson_date:%d %b %Y} · {r.file_name}" for r in lessons.itertuples()
+    ])
     points = alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=80)).encode(
-        x=alt.X("lesson_date:T", title="lesson date"),
+        x=alt.X("lesson:N", sort=None, title=None, axis=alt.Axis(labelAngle=-20, labelLimit=240)),
         y=alt.Y("mood_index:Q", title="positive minus negative", scale=alt.Scale(domain=[-1, 1])),
         tooltip=[
             alt.Tooltip("lesson_date:T", title="date"),
