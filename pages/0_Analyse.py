@@ -80,7 +80,10 @@ def what_was_seen(store: Store, version: str, lessons: pd.DataFrame) -> None:
     available = lessons[lessons["video"].notna()]
     st.subheader("What the machine saw")
     if available.empty:
-        st.info("The video files of these lessons are not on this computer any more.")
+        st.info(
+            "The videos of these lessons are not among the uploads or the sample (lessons "
+            "analysed from the command line stay where they were), so no frames can be shown."
+        )
         return
     labels = {
         int(row.video_id): f"{row.file_name} ({row.class_group}, {row.lesson_date})"

@@ -111,6 +111,7 @@ def test_upload_analyse_and_see_the_class_overview(app_url: str, tmp_path: Path)
 
             # progress, then one success message per video, then the annotated frames
             page.locator('[data-testid="stProgress"]').first.wait_for(timeout=60_000)
+            page.screenshot(path=shots / "1_analysing.png", full_page=True)
             done = page.locator('[data-testid="stAlertContentSuccess"]')
             deadline = time.monotonic() + ANALYSIS_TIMEOUT_MS / 1000
             while done.count() < len(videos):
@@ -120,7 +121,7 @@ def test_upload_analyse_and_see_the_class_overview(app_url: str, tmp_path: Path)
                 page.wait_for_timeout(1000)
             page.locator('[data-testid="stImage"] img').nth(2).wait_for(timeout=120_000)
             settled(page)
-            page.screenshot(path=shots / "1_analyse.png", full_page=True)
+            page.screenshot(path=shots / "2_analyse.png", full_page=True)
 
             page.get_by_role("link", name="Class overview").click()
             page.get_by_role("heading", name="Class overview").wait_for(timeout=60_000)
@@ -128,9 +129,9 @@ def test_upload_analyse_and_see_the_class_overview(app_url: str, tmp_path: Path)
             chart.locator("canvas, svg").first.wait_for(timeout=60_000)
             settled(page)
             assert page.get_by_text("Expressions over lesson time").count() >= 1
-            page.screenshot(path=shots / "2_class_overview.png", full_page=True)
+            page.screenshot(path=shots / "3_class_overview.png", full_page=True)
 
-            for name, shot in (("Students", "3_students.png"), ("Alerts", "4_alerts.png")):
+            for name, shot in (("Students", "4_students.png"), ("Alerts", "5_alerts.png")):
                 page.get_by_role("link", name=name).click()
                 page.get_by_role("heading", name=name).wait_for(timeout=60_000)
                 settled(page)
