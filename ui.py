@@ -78,9 +78,41 @@ def class_groups(_store: Store, path: str, version: str) -> list[str]:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def emotion_timeline(
-    _store: Store, path: str, version: str, video_ids: tuple[int, ...], bin_s: float
+    _store: Store, path: str, version: str, video_ids: tuple[int, ...], bin_s: float,
+    student_id: int | None = None,
 ) -> pd.DataFrame:
-    return queries.emotion_timeline(_store, video_ids, bin_s)
+    return queries.emotion_timeline(_store, video_ids, bin_s, student_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def roster(_store: Store, path: str, version: str, group: str | None) -> pd.DataFrame:
+    """The students (``Store.students``) with their expression profile and mood index."""
+    profiles = queries.student_profiles(_store).drop(columns="observations")
+    return _store.students(group).merge(profiles, on="student_id", how="left")
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def student_profile(_store: Store, path: str, version: str, student_id: int) -> pd.DataFrame:
+    return queries.profile_against_class(_store, student_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def student_lesson_moods(_store: Store, path: str, version: str, student_id: int) -> pd.DataFrame:
+    return queries.student_lesson_moods(_store, student_id)
+
+
+def change_roster(change, *args) -> None:  # type: ignore[no-untyped-def]
+    """Apply one correction to the roster, then drop every cached result and redraw.
+
+    A correction the roster refuses (``RosterError``, a ``ValueError``) is shown, not raised.
+    """
+    try:
+        change(*args)
+    except ValueError as exc:
+        st.error(str(exc))
+        return
+    st.cache_data.clear()  # renames and merges change no lesson count: the version cannot tell
+    st.rerun()
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

@@ -100,8 +100,11 @@ def bin_seconds(duration_s: float) -> float:
     return float(NICE_BIN_SECONDS[-1])
 
 
-def emotion_timeline(store: Store, video_ids: Sequence[int], bin_s: float) -> pd.DataFrame:
-    """The share of each emotion over lesson time, the lessons ``video_ids`` taken together.
+def emotion_timeline(
+    store: Store, video_ids: Sequence[int], bin_s: float, student_id: int | None = None
+) -> pd.DataFrame:
+    """The share of each emotion over lesson time, the lessons ``video_ids`` taken together
+    (only ``student_id``'s faces when one is given).
 
     Long format, one row per time bin and emotion: ``bin_start_s, bin_end_s, emotion, share``
     (mean probability over every face seen in the bin, so the shares of a bin sum to 1),
@@ -115,9 +118,10 @@ def emotion_timeline(store: Store, video_ids: Sequence[int], bin_s: float) -> pd
         SELECT floor(observed_at_s / $bin) * $bin AS bin_start_s, count(*) AS observations,
             count(DISTINCT video_id) AS lessons, {_MEANS}, {_INDEX}
         FROM observations WHERE list_contains($ids::INTEGER[], video_id)
+            AND ($student IS NULL OR student_id = $student)
         GROUP BY 1 ORDER BY 1
         """,
-        {"bin": bin_s, "ids": [int(i) for i in video_ids]},
+        {"bin": bin_s, "ids": [int(i) for i in video_ids], "student": student_id},
     )
     wide["bin_end_s"] = wide["bin_start_s"] + bin_s
     long = wide.melt(
@@ -157,3 +161,58 @@ def frame_faces(store: Store, video_id: int, frame_indices: Sequence[int]) -> pd
         [video_id, [int(i) for i in frame_indices]],
     )
 
+
+
+# -- students (once identities are stored: ``Store.students`` exists) ----------------------------
+
+
+def student_profiles(store: Store) -> pd.DataFrame:
+    """Per student the mean probability of each emotion over all their faces, and their
+    ``mood_index``: ``student_id, observations, <emotions>, mood_index``."""
+    return store.query(
+        f"""
+        SELECT student_id, count(*) AS observations, {_MEANS}, {_INDEX}
+        FROM observations WHERE student_id IS NOT NULL GROUP BY 1 ORDER BY 1
+        """
+    )
+
+
+def profile_against_class(store: Store, student_id: int) -> pd.DataFrame:
+    """A student's mean probability of each emotion beside the class's over the same lessons
+    (every face of the lessons the student is in): ``emotion, who, share``, long format."""
+    wide = store.query(
+        f"""
+        SELECT 'student' AS who, {_MEANS} FROM observations WHERE student_id = $student
+        UNION ALL
+        SELECT 'class' AS who, {_MEANS} FROM observations
+        WHERE video_id IN (SELECT video_id FROM observations WHERE student_id = $student)
+        """,
+        {"student": student_id},
+    )
+    long = wide.melt(id_vars="who", value_vars=list(EMOTIONS), var_name="emotion",
+                     value_name="share")
+    long["emotion"] = pd.Categorical(long["emotion"], categories=EMOTIONS)
+    return long.sort_values(["emotion", "who"], ignore_index=True)
+
+
+def student_lesson_moods(store: Store, student_id: int) -> pd.DataFrame:
+    """Per lesson the student is in: ``video_id, file_name, lesson_date, observations``,
+    the student's ``mood_index`` and the whole class's (``class_mood_index``), oldest first."""
+    frame = store.query(
+        f"""
+        WITH mine AS (
+            SELECT video_id, count(*) AS observations, {_INDEX}
+            FROM observations WHERE student_id = $student GROUP BY 1
+        ), everyone AS (
+            SELECT video_id, {_INDEX.replace(" AS mood_index", " AS class_mood_index")}
+            FROM observations WHERE video_id IN (SELECT video_id FROM mine) GROUP BY 1
+        )
+        SELECT v.video_id, v.file_name, {_LESSON_DATE} AS lesson_date, m.observations,
+            m.mood_index, e.class_mood_index
+        FROM mine m JOIN everyone e USING (video_id) JOIN videos v USING (video_id)
+        ORDER BY lesson_date, v.video_id
+        """,
+        {"student": student_id},
+    )
+    frame["lesson_date"] = pd.to_datetime(frame["lesson_date"]).dt.date
+    return frame
