@@ -128,5 +128,68 @@ def video_file(store: Store, lesson: pd.Series) -> Path | None:
     return find_stored_video(str(lesson["file_name"]), int(lesson["size_bytes"]), folders)
 
 
+# Charts fill the page's width, their axes and legend included; the height is the plot's own.
+FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
+
+
 def minutes(seconds: float) -> str:
     return f"{int(seconds // 60)}:{int(seconds % 60):02d}"
+
+
+MINUTES_SECONDS = (
+    "floor(datum.value / 60) + ':' + (datum.value % 60 < 10 ? '0' : '') + floor(datum.value % 60)"
+)
+
+
+def timeline_chart(timeline: pd.DataFrame, title: str) -> alt.VConcatChart:
+    """Stacked shares of ``queries.emotion_timeline`` over lesson time, hover for the numbers;
+    brushing the small chart below zooms the large one."""
+    data = timeline.assign(
+        middle_s=(timeline["bin_start_s"] + timeline["bin_end_s"]) / 2,
+        window=[f"{minutes(a)}–{minutes(b)}"
+                for a, b in zip(timeline["bin_start_s"], timeline["bin_end_s"])],
+        emotion=timeline["emotion"].astype(str),
+        order=timeline["emotion"].cat.codes,
+    )
+    brush = alt.selection_interval(encodings=["x"], name="time")
+    colour = alt.Color(
+        "emotion:N", scale=EMOTION_SCALE, sort=list(EMOTIONS), title="expression",
+        legend=alt.Legend(orient="top"),
+    )
+    share = alt.Y("share:Q", stack="normalize", axis=alt.Axis(format="%"), title="share of faces")
+    tooltip = [
+        alt.Tooltip("window:N", title="lesson time"),
+        alt.Tooltip("emotion:N", title="expression"),
+        alt.Tooltip("share:Q", title="share", format=".1%"),
+        alt.Tooltip("observations:Q", title="faces seen in this window"),
+        alt.Tooltip("lessons:Q", title="lessons"),
+    ]
+    # lesson time in seconds, labelled m:ss
+    axis = alt.Axis(labelExpr=MINUTES_SECONDS, title="time into the lesson (min:s)")
+    zoomed = alt.X("middle_s:Q", axis=axis, scale=alt.Scale(domain=brush, nice=False, zero=False))
+    area = alt.Chart(data).mark_area(clip=True).encode(
+        x=zoomed, y=share, color=colour, order="order:Q"
+    )
+    # invisible bars over the area, one per window and expression, carry the exact numbers
+    bars = alt.Chart(data).mark_bar(opacity=0, clip=True).encode(
+        x=alt.X("bin_start_s:Q", scale=alt.Scale(domain=brush, nice=False, zero=False)),
+        x2="bin_end_s:Q", y=share, color=colour, order="order:Q", tooltip=tooltip,
+    )
+    detail = (area + bars).properties(
+        width="container", height=320, title=title
+    )
+    overview = (
+        alt.Chart(data)
+        .mark_area()
+        .encode(
+            x=alt.X(
+                "middle_s:Q", scale=alt.Scale(nice=False, zero=False),
+                axis=alt.Axis(labelExpr=MINUTES_SECONDS,
+                              title="drag across this strip to zoom into a stretch of the lesson"),
+            ),
+            y=alt.Y("share:Q", stack="normalize", axis=None), color=colour, order="order:Q",
+        )
+        .add_params(brush)
+        .properties(width="container", height=60)
+    )
+    return alt.vconcat(detail, overview).properties(autosize=FIT_WIDTH)

@@ -149,18 +149,30 @@ def frames_to_show(store: Store, video_id: int, count: int = 3) -> list[int]:
 
 def frame_faces(store: Store, video_id: int, frame_indices: Sequence[int]) -> pd.DataFrame:
     """The faces stored for some frames of a lesson: box, probabilities, top emotion and the
-    ``who`` label to draw (the student's name once identities are known, else the track)."""
+    ``who`` label to draw (the student's name where identities are stored, else the track)."""
+    if has_students(store):
+        who = ("coalesce((SELECT display_name FROM students s WHERE s.student_id = o.student_id),"
+               " 'track ' || track_id)")
+    else:
+        who = "'track ' || track_id"
     return store.query(
         f"""
         SELECT frame_index, observed_at_s, track_id, student_id, x1, y1, x2, y2,
-            {", ".join(EMOTIONS)}, top_emotion, 'track ' || track_id AS who
-        FROM observations
+            {", ".join(EMOTIONS)}, top_emotion, {who} AS who
+        FROM observations o
         WHERE video_id = ? AND list_contains(?::INTEGER[], frame_index)
         ORDER BY frame_index, track_id
         """,
         [video_id, [int(i) for i in frame_indices]],
     )
 
+
+def has_students(store: Store) -> bool:
+    """Whether the database keeps student identities (a ``students`` table)."""
+    found = store.query(
+        "SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'students'"
+    )
+    return bool(found["n"].iloc[0])
 
 
 # -- students (once identities are stored: ``Store.students`` exists) ----------------------------

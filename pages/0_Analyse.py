@@ -93,8 +93,8 @@ def what_was_seen(store: Store, version: str, lessons: pd.DataFrame) -> None:
     chosen = st.selectbox("Lesson", list(labels)[::-1], format_func=labels.__getitem__)
     video = available.set_index("video_id").loc[chosen, "video"]
     st.caption(
-        "Boxes are the faces found, labelled with who it is (the track within the lesson) and "
-        "the most likely expression with its probability. Frames are read again from the video; "
+        "Boxes are the faces found, labelled with who it is (the student, or the track within "
+        "the lesson) and the most likely expression with its probability. Frames are read again from the video; "
         "no picture is stored."
     )
     frames = ui.annotated_frames(store, str(store.path), version, chosen, str(video))

@@ -17,67 +17,6 @@ st.caption(
 )
 
 
-MINUTES_SECONDS = (
-    "floor(datum.value / 60) + ':' + (datum.value % 60 < 10 ? '0' : '') + floor(datum.value % 60)"
-)
-
-
-def timeline_chart(timeline: pd.DataFrame) -> alt.VConcatChart:
-    """Stacked shares over lesson time; brushing the small chart below zooms the large one."""
-    data = timeline.assign(
-        middle_s=(timeline["bin_start_s"] + timeline["bin_end_s"]) / 2,
-        window=[f"{ui.minutes(a)}–{ui.minutes(b)}"
-                for a, b in zip(timeline["bin_start_s"], timeline["bin_end_s"])],
-        emotion=timeline["emotion"].astype(str),
-        order=timeline["emotion"].cat.codes,
-    )
-    brush = alt.selection_interval(encodings=["x"], name="time")
-    colour = alt.Color(
-        "emotion:N", scale=ui.EMOTION_SCALE, sort=list(EMOTIONS), title="expression",
-        legend=alt.Legend(orient="top"),
-    )
-    share = alt.Y("share:Q", stack="normalize", axis=alt.Axis(format="%"), title="share of faces")
-    tooltip = [
-        alt.Tooltip("window:N", title="lesson time"),
-        alt.Tooltip("emotion:N", title="expression"),
-        alt.Tooltip("share:Q", title="share", format=".1%"),
-        alt.Tooltip("observations:Q", title="faces seen in this window"),
-        alt.Tooltip("lessons:Q", title="lessons"),
-    ]
-    # lesson time in seconds, labelled m:ss
-    axis = alt.Axis(labelExpr=MINUTES_SECONDS, title="time into the lesson (min:s)")
-    zoomed = alt.X("middle_s:Q", axis=axis, scale=alt.Scale(domain=brush, nice=False, zero=False))
-    area = alt.Chart(data).mark_area(clip=True).encode(
-        x=zoomed, y=share, color=colour, order="order:Q"
-    )
-    # invisible bars over the area, one per window and expression, carry the exact numbers
-    bars = alt.Chart(data).mark_bar(opacity=0, clip=True).encode(
-        x=alt.X("bin_start_s:Q", scale=alt.Scale(domain=brush, nice=False, zero=False)),
-        x2="bin_end_s:Q", y=share, color=colour, order="order:Q", tooltip=tooltip,
-    )
-    detail = (area + bars).properties(
-        width="container", height=320, title="Expressions over lesson time"
-    )
-    overview = (
-        alt.Chart(data)
-        .mark_area()
-        .encode(
-            x=alt.X(
-                "middle_s:Q", scale=alt.Scale(nice=False, zero=False),
-                axis=alt.Axis(labelExpr=MINUTES_SECONDS,
-                              title="drag across this strip to zoom into a stretch of the lesson"),
-            ),
-            y=alt.Y("share:Q", stack="normalize", axis=None), color=colour, order="order:Q",
-        )
-        .add_params(brush)
-        .properties(width="container", height=60)
-    )
-    # fit the whole to the page's width, axes and legend included
-    return alt.vconcat(detail, overview).properties(
-        autosize=alt.AutoSizeParams(type="fit-x", contains="padding")
-    )
-
-
 def index_chart(lessons: pd.DataFrame) -> alt.LayerChart:
     """The mood index of each lesson, in the order they were held."""
     data = lessons.assign(lesson=[
@@ -97,7 +36,9 @@ def index_chart(lessons: pd.DataFrame) -> alt.LayerChart:
     zero = alt.Chart(pd.DataFrame({"y": [0]})).mark_rule(color="grey", strokeDash=[4, 4]).encode(
         y="y:Q"
     )
-    return (zero + points).properties(height=260, title="Mood index over lessons")
+    return (zero + points).properties(
+        height=260, title="Mood index over lessons", autosize=ui.FIT_WIDTH
+    )
 
 
 store = ui.open_store()
@@ -134,7 +75,7 @@ timeline = ui.emotion_timeline(store, path, version, video_ids, bin_s)
 if timeline.empty:
     st.info("No face was found in these lessons, so there is nothing to show over time.")
 else:
-    st.altair_chart(timeline_chart(timeline), width="stretch")
+    st.altair_chart(ui.timeline_chart(timeline, "Expressions over lesson time"), width="stretch")
     st.caption(
         f"Each band is the mean probability of one expression over every face seen in a "
         f"{bin_s:.0f}-second window; hover for the exact numbers."

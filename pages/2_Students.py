@@ -28,7 +28,9 @@ def profile_chart(profile: pd.DataFrame) -> alt.Chart:
                         legend=alt.Legend(orient="top")),
         tooltip=[alt.Tooltip("who:N"), alt.Tooltip("emotion:N"),
                  alt.Tooltip("share:Q", format=".1%")],
-    ).properties(height=260, title="Expressions: this student against the class")
+    ).properties(
+        height=260, title="Expressions: this student against the class", autosize=ui.FIT_WIDTH
+    )
 
 
 def lessons_chart(moods: pd.DataFrame, name: str) -> alt.Chart:
@@ -45,24 +47,7 @@ def lessons_chart(moods: pd.DataFrame, name: str) -> alt.Chart:
                         legend=alt.Legend(orient="top")),
         tooltip=[alt.Tooltip("lesson:N"), alt.Tooltip("who:N"),
                  alt.Tooltip("index:Q", title="mood index", format="+.2f")],
-    ).properties(height=240, title="Mood index across lessons")
-
-
-def within_lesson_chart(timeline: pd.DataFrame) -> alt.Chart:
-    data = timeline.assign(emotion=timeline["emotion"].astype(str),
-                           order=timeline["emotion"].cat.codes)
-    return alt.Chart(data).mark_bar().encode(
-        x=alt.X("bin_start_s:Q", title="time into the lesson (s)"),
-        x2="bin_end_s:Q",
-        y=alt.Y("share:Q", stack="normalize", axis=alt.Axis(format="%"), title="share"),
-        color=alt.Color("emotion:N", scale=ui.EMOTION_SCALE, sort=list(EMOTIONS),
-                        legend=alt.Legend(orient="top"), title="expression"),
-        order="order:Q",
-        tooltip=[alt.Tooltip("bin_start_s:Q", title="from (s)"),
-                 alt.Tooltip("emotion:N", title="expression"),
-                 alt.Tooltip("share:Q", format=".1%"),
-                 alt.Tooltip("observations:Q", title="frames seen")],
-    ).properties(height=240, title="Within the lesson")
+    ).properties(height=240, title="Mood index across lessons", autosize=ui.FIT_WIDTH)
 
 
 def corrections(store, student: pd.Series, roster: pd.DataFrame) -> None:  # type: ignore[no-untyped-def]
@@ -136,7 +121,8 @@ st.dataframe(
     column_config={
         "display_name": "student", "class_group": "class",
         "seconds_seen": st.column_config.NumberColumn("seen for (s)", format="%.0f"),
-        "first_seen_on": "first seen", "last_seen_on": "last seen",
+        "first_seen_on": st.column_config.DateColumn("first seen"),
+        "last_seen_on": st.column_config.DateColumn("last seen"),
         "mood_index": st.column_config.NumberColumn("mood index", format="%+.2f"),
     } | {
         e: st.column_config.ProgressColumn(e, format="percent", min_value=0.0, max_value=1.0)
@@ -162,7 +148,7 @@ lessons = ui.lessons(store, path, version)
 duration = float(lessons.set_index("video_id").loc[lesson, "duration_s"])
 timeline = ui.emotion_timeline(store, path, version, (lesson,), queries.bin_seconds(duration),
                                chosen)
-st.altair_chart(within_lesson_chart(timeline), width="stretch")
+st.altair_chart(ui.timeline_chart(timeline, "Within the lesson"), width="stretch")
 
 with st.expander("Correct who is who"):
     corrections(store, student, roster)
