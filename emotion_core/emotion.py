@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -106,3 +107,46 @@ class DeepFaceEmotion:
     def predict(self, crops: np.ndarray) -> np.ndarray:
         x = crops.astype(np.float32)[..., None] / 255.0
         return _normalised_rows(self._model.predict_on_batch(x))
+
+
+# Our own model (emotion_core/training.py), committed with its model card.
+CLASSROOM_MODEL_PATH = Path(__file__).resolve().parents[1] / "models" / "classroom_emotion" / "model.onnx"
+
+
+class ClassroomEmotionNet:
+    """Our own residual CNN (48×48 grey, trained on FER2013 with torch), run with onnxruntime.
+
+    The ONNX graph normalises each face and averages it with its mirror image itself, so
+    ``predict`` only feeds it grey values. One session per process (``models.load_emotion_model``
+    caches it); onnxruntime's CUDA provider is used when it is installed and sees a GPU.
+    """
+
+    name = "classroom"
+    input_size = 48
+    crop_margin = 0.1
+
+    def __init__(self, model_path: Path | None = None) -> None:
+        import onnxruntime as ort
+
+        path = Path(model_path or CLASSROOM_MODEL_PATH)
+        if not path.is_file():
+            raise EmotionModelUnavailable(f"the classroom model file is missing: {path}")
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        # onnxruntime would otherwise spin a thread per core, fighting the detector for them
+        options.intra_op_num_threads = min(4, os.cpu_count() or 1)
+        providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider")
+                     if p in ort.get_available_providers()]
+        try:
+            self._session = ort.InferenceSession(str(path), options, providers=providers)
+        except Exception as exc:  # onnxruntime raises its own exception types for a bad file
+            raise EmotionModelUnavailable(f"cannot load {path}: {str(exc).splitlines()[0]}") from exc
+        self._input = self._session.get_inputs()[0].name
+        self.providers = self._session.get_providers()
+        self.description = f"Classroom mood CNN (FER2013, offline, {path.name})"
+
+    def predict(self, crops: np.ndarray) -> np.ndarray:
+        if not len(crops):
+            return np.zeros((0, len(EMOTIONS)), np.float32)
+        (probabilities,) = self._session.run(None, {self._input: crops.astype(np.float32)})
+        return _normalised_rows(probabilities)

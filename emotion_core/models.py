@@ -10,6 +10,7 @@ from pathlib import Path
 
 from emotion_core.detection import MTCNNDetector, MTCNNSettings
 from emotion_core.emotion import (
+    ClassroomEmotionNet,
     DeepFaceEmotion,
     EmotionModel,
     EmotionModelUnavailable,
@@ -23,7 +24,11 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # inside the project (git-ignored) so nothing about the app is scattered over the machine.
 DEFAULT_DEEPFACE_HOME = PROJECT_ROOT / "models" / "cache"
 
-EMOTION_BACKENDS: dict[str, type] = {"deepface": DeepFaceEmotion, "fer": FerMiniXception}
+EMOTION_BACKENDS: dict[str, type] = {
+    "deepface": DeepFaceEmotion,
+    "fer": FerMiniXception,
+    "classroom": ClassroomEmotionNet,
+}
 OFFLINE_DEFAULT_EMOTION_MODEL = "fer"
 EMOTION_MODEL_CHOICES = ("auto", *EMOTION_BACKENDS)
 
