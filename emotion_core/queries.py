@@ -92,6 +92,16 @@ def lessons(
     return frame
 
 
+def unanalysed(store: Store) -> pd.DataFrame:
+    """Videos with no finished analysis, and why: ``video_id, file_name, class_group, status,
+    failure_reason`` (an interrupted or failed re-analysis keeps the earlier result instead)."""
+    return store.query(
+        "SELECT video_id, file_name, coalesce(class_group, ?) AS class_group, status,"
+        " failure_reason FROM videos WHERE analysed_at IS NULL ORDER BY video_id",
+        [NO_GROUP],
+    )
+
+
 def bin_seconds(duration_s: float) -> float:
     """A round bin width that cuts ``duration_s`` into at most MAX_BINS bins."""
     for width in NICE_BIN_SECONDS:

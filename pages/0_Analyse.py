@@ -94,8 +94,8 @@ def what_was_seen(store: Store, version: str, lessons: pd.DataFrame) -> None:
     video = available.set_index("video_id").loc[chosen, "video"]
     st.caption(
         "Boxes are the faces found, labelled with who it is (the student, or the track within "
-        "the lesson) and the most likely expression with its probability. Frames are read again from the video; "
-        "no picture is stored."
+        "the lesson) and the most likely expression with its probability. Frames are read "
+        "again from the video; no picture is stored."
     )
     frames = ui.annotated_frames(store, str(store.path), version, chosen, str(video))
     for column, (image, caption) in zip(st.columns(len(frames) or 1), frames):
@@ -149,6 +149,15 @@ if submitted:
 
 if queue is not None:
     analyses_panel(queue)
+
+if store is not None:
+    not_done = queries.unanalysed(store)
+    failed = not_done[not_done["status"] == FAILED]
+    if not failed.empty:
+        with st.expander(f"Videos that could not be analysed ({len(failed)})"):
+            st.dataframe(failed[["file_name", "class_group", "failure_reason"]], hide_index=True,
+                         column_config={"file_name": "video", "class_group": "class",
+                                        "failure_reason": "why"})
 
 if lessons is not None and not lessons.empty:
     what_was_seen(store, version, lessons)

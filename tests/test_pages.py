@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from media import gradient_frames, truncated_copy, write_video
 from streamlit.testing.v1 import AppTest
 
 from emotion_core.jobs import DONE, FAILED, queue_for
@@ -112,14 +113,24 @@ def test_analyse_page_after_the_sample(with_sample: Path) -> None:
     assert len(captions) == 3 and all(c.startswith("demo_lesson.mp4") for c in captions)
 
 
-def test_a_bad_video_is_reported_on_the_page(tmp_path: Path, empty_db: Path) -> None:
+def test_bad_videos_are_reported_on_the_page(tmp_path: Path, empty_db: Path) -> None:
     not_a_video = tmp_path / "notes.mp4"
     not_a_video.write_text("these are lesson notes, not a video")
+    # cut short: its index is at the front, so it opens, is registered and fails part-way
+    whole = write_video(tmp_path / "whole.mp4", gradient_frames(60), fps=10, faststart=True)
+    cut_short = truncated_copy(whole, tmp_path / "cut short.mp4", keep_fraction=0.5)
     queue = queue_for(empty_db)
-    job = queue.wait(queue.submit(not_a_video).job_id, timeout_s=120)
-    assert job.status == FAILED
+    jobs = [queue.submit(v) for v in (not_a_video, cut_short)]
+    assert [queue.wait(j.job_id, timeout_s=300).status for j in jobs] == [FAILED, FAILED]
     app = run(ANALYSE)
-    assert "notes.mp4**: not analysed: notes.mp4: not a readable video file" in texts(app.error)
+    errors = texts(app.error)
+    assert "notes.mp4**: not analysed: notes.mp4: not a readable video file" in errors
+    assert "cut short.mp4**: not analysed:" in errors
+    # the lesson that got as far as the database is listed with the reason, after a restart too
+    assert app.expander[0].label == "Videos that could not be analysed (1)"
+    failed = app.dataframe[0].value
+    assert list(failed["file_name"]) == ["cut short.mp4"]
+    assert failed["failure_reason"].iloc[0]
 
 
 def test_class_overview_after_the_sample(with_sample: Path) -> None:
