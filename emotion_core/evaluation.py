@@ -6,78 +6,28 @@ Faces are found and cropped exactly as in video analysis (the same detector and
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import cv2
 import numpy as np
+import pandas as pd
 
+from emotion_core.crops import FacePreprocessing
 from emotion_core.detection import FaceDetector
-from emotion_core.emotion import EMOTIONS, EmotionModel, classify_faces
+from emotion_core.emotion import (
+    DEFAULT_PREPROCESSING,
+    EMOTIONS,
+    EmotionModel,
+    classify_faces,
+)
+from emotion_core.labelled_photos import LabelledPhoto, load_rgb
 from emotion_core.metrics import classification_metrics
 from emotion_core.types import Faces, Frame
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 # A photo smaller than this on its shorter side is enlarged before detection: MTCNN's smallest
 # window is 12 px and tight crops (FER2013 is 48×48) leave no room around the face.
 _MIN_DETECTION_SIDE = 160
-
-
-class LabelsError(ValueError):
-    """The labelled photos cannot be read; the message is meant for the user."""
-
-
-@dataclass(frozen=True)
-class LabelledPhoto:
-    path: Path
-    emotion: str
-    subject: str | None = None
-
-
-def read_labels(source: str | Path) -> list[LabelledPhoto]:
-    """Photos and labels from a CSV (``path,emotion[,subject]``, paths relative to the CSV) or a
-    folder holding one sub-folder per emotion."""
-    source = Path(source)
-    if source.is_dir():
-        return _labels_from_folders(source)
-    if not source.is_file():
-        raise LabelsError(f"{source}: no such file or folder")
-    with source.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        missing = {"path", "emotion"} - set(reader.fieldnames or ())
-        if missing:
-            raise LabelsError(f"{source.name}: needs the columns path and emotion (missing {sorted(missing)})")
-        photos = [
-            LabelledPhoto(
-                source.parent / row["path"],
-                row["emotion"].strip().lower(),
-                (row.get("subject") or None),
-            )
-            for row in reader
-        ]
-    if not photos:
-        raise LabelsError(f"{source.name}: lists no photos")
-    return photos
-
-
-def _labels_from_folders(folder: Path) -> list[LabelledPhoto]:
-    photos = [
-        LabelledPhoto(path, sub.name.strip().lower())
-        for sub in sorted(p for p in folder.iterdir() if p.is_dir())
-        for path in sorted(sub.iterdir())
-        if path.suffix.lower() in IMAGE_SUFFIXES
-    ]
-    if not photos:
-        raise LabelsError(f"{folder}: holds no photos in per-emotion sub-folders")
-    return photos
-
-
-def load_rgb(path: Path) -> np.ndarray | None:
-    """An RGB uint8 image, or None when the file cannot be read as an image."""
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)  # also converts grey and palette images
-    return None if image is None else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
 def prepare_photo(image: np.ndarray) -> np.ndarray:
@@ -88,6 +38,17 @@ def prepare_photo(image: np.ndarray) -> np.ndarray:
         image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
     pad = min(image.shape[:2]) // 4
     return cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+
+
+def zoomed_out(image: np.ndarray) -> np.ndarray:
+    """A photo enlarged as ``prepare_photo`` does, with a wide mid-grey border instead: the
+    second look for a face that fills its photo, which MTCNN misses next to a copied border."""
+    short_side = min(image.shape[:2])
+    if short_side < _MIN_DETECTION_SIDE:
+        scale = _MIN_DETECTION_SIDE / short_side
+        image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    pad = min(image.shape[:2]) // 2
+    return cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(128, 128, 128))
 
 
 def main_face(faces: Faces) -> Faces:
@@ -111,9 +72,174 @@ class EvaluationReport:
     no_face: int
     unreadable: int
     other_labels: dict[str, dict[str, int]] = field(default_factory=dict)
+    # photos where the detector found no face but that are tight face crops: read whole
+    whole_photo: int = 0
+    preprocessing: str = ""
 
     def as_json(self) -> dict[str, object]:
         return dict(self.__dict__)
+
+    def per_class_table(self) -> pd.DataFrame:
+        """One row per class (precision, recall, F1, support), then the micro, macro and
+        weighted averages."""
+        rows = [{"class": label, **values} for label, values in self.per_class.items()]
+        rows += [
+            {"class": f"{name} average", **values, "support": self.n}
+            for name, values in self.averages.items()
+        ]
+        return pd.DataFrame(rows, columns=["class", "precision", "recall", "f1", "support"])
+
+    def confusion_table(self) -> pd.DataFrame:
+        """The confusion matrix in long form: true, predicted, count and the count's share of
+        the photos of that true class."""
+        confusion = np.asarray(self.confusion, dtype=np.int64).reshape(len(self.labels), len(self.labels))
+        totals = confusion.sum(axis=1, keepdims=True)
+        shares = np.divide(confusion, totals, out=np.zeros(confusion.shape), where=totals > 0)
+        return pd.DataFrame(
+            [
+                {"true": t, "predicted": p, "count": int(confusion[i, j]), "share_of_true": float(shares[i, j])}
+                for i, t in enumerate(self.labels)
+                for j, p in enumerate(self.labels)
+            ]
+        )
+
+
+@dataclass(frozen=True)
+class PhotoReading:
+    """What became of one labelled photo: its probabilities (7,) when a face was read."""
+
+    photo: LabelledPhoto
+    outcome: str  # "face", "whole_photo", "no_face" or "unreadable"
+    probabilities: np.ndarray | None = None
+
+    @property
+    def predicted(self) -> str | None:
+        return None if self.probabilities is None else EMOTIONS[int(np.argmax(self.probabilities))]
+
+
+def is_tight_crop(image: np.ndarray) -> bool:
+    """Whether a photo looks like a face crop: square within 25 % (FER2013, lfw crops, JAFFE)."""
+    height, width = image.shape[:2]
+    return max(height, width) <= 1.25 * min(height, width)
+
+
+def whole_photo_face(prepared: np.ndarray, original_shape: tuple[int, ...], index: int) -> Faces:
+    """The photo inside ``prepare_photo``'s border as one face box, without landmarks."""
+    pad = (prepared.shape[0] - _prepared_side(original_shape)[0]) // 2
+    height, width = _prepared_side(original_shape)
+    return Faces(
+        frame_index=index, time_s=0.0,
+        boxes=np.array([[pad, pad, pad + width, pad + height]], np.float32),
+        scores=np.zeros(1, np.float32),
+        landmarks=np.zeros((1, 5, 2), np.float32),  # unknown: the crop is not turned
+    )
+
+
+def _prepared_side(shape: tuple[int, ...]) -> tuple[int, int]:
+    """Height and width of a photo of ``shape`` after ``prepare_photo``'s enlargement."""
+    height, width = shape[:2]
+    scale = max(1.0, _MIN_DETECTION_SIDE / min(height, width))
+    return round(height * scale), round(width * scale)
+
+
+def read_photos(
+    model: EmotionModel,
+    detector: FaceDetector,
+    photos: Sequence[LabelledPhoto],
+    preprocessing: FacePreprocessing = DEFAULT_PREPROCESSING,
+    *,
+    whole_tight_crops: bool = True,
+    second_look: bool = True,
+    batch_photos: int = 16,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> list[PhotoReading]:
+    """Find the main face of each photo and read it, exactly as video analysis reads faces.
+
+    Photos of the same size go to the detector together. ``second_look``: where no face is found,
+    look again with a wide border around the photo (a face that fills its photo is often missed).
+    ``whole_tight_crops``: a tight face
+    crop (see ``is_tight_crop``) in which the detector finds no face is read whole, without
+    alignment, and counted apart as ``whole_photo``; otherwise it counts as ``no_face``.
+    """
+    readings: list[PhotoReading] = []
+    for start in range(0, len(photos), batch_photos):
+        if on_progress:
+            on_progress(start, len(photos))
+        batch = photos[start : start + batch_photos]
+        originals = [load_rgb(photo.path) for photo in batch]
+        prepared = [None if image is None else prepare_photo(image) for image in originals]
+        found = _detect_by_size(detector, prepared, first_index=start)
+        # a face that fills its photo, or more, is often found once there is room around it
+        missed = [i for i, f in enumerate(found) if second_look and f is not None and not len(f)]
+        wider = [zoomed_out(originals[i]) for i in missed]  # type: ignore[arg-type]
+        for i, image, faces in zip(missed, wider, _detect_by_size(detector, wider, start)):
+            if faces is not None and len(faces):
+                prepared[i], found[i] = image, faces
+        images, faces, outcomes = [], [], []
+        for i, (original, image, face) in enumerate(zip(originals, prepared, found)):
+            if original is None or image is None:
+                outcomes.append("unreadable")
+                continue
+            if face is not None and len(face):
+                outcome = "face"
+            elif whole_tight_crops and is_tight_crop(original):
+                face, outcome = whole_photo_face(image, original.shape, start + i), "whole_photo"
+            else:
+                outcomes.append("no_face")
+                continue
+            images.append(image)
+            faces.append(face)
+            outcomes.append(outcome)
+        read = iter(classify_faces(model, images, faces, preprocessing))
+        for photo, outcome in zip(batch, outcomes):
+            if outcome in ("face", "whole_photo"):
+                readings.append(PhotoReading(photo, outcome, next(read).emotions[0]))
+            else:
+                readings.append(PhotoReading(photo, outcome))
+    if on_progress:
+        on_progress(len(photos), len(photos))
+    return readings
+
+
+def _detect_by_size(
+    detector: FaceDetector, images: Sequence[np.ndarray | None], first_index: int
+) -> list[Faces | None]:
+    """The main face of each image (None for None), detecting images of one size together."""
+    found: list[Faces | None] = [None] * len(images)
+    by_shape: dict[tuple[int, ...], list[int]] = {}
+    for i, image in enumerate(images):
+        if image is not None:
+            by_shape.setdefault(image.shape, []).append(i)
+    for indices in by_shape.values():
+        frames = [Frame(index=first_index + i, time_s=0.0, image=images[i]) for i in indices]
+        for i, faces in zip(indices, detector.detect(frames)):
+            found[i] = main_face(faces)
+    return found
+
+
+def report_of(model_name: str, readings: Sequence[PhotoReading], preprocessing: str = "") -> EvaluationReport:
+    """Accuracy, per-class P/R/F1 and confusion of ``readings`` against their labels."""
+    true: list[str] = []
+    predicted: list[str] = []
+    other: dict[str, dict[str, int]] = {}
+    for reading in readings:
+        top = reading.predicted
+        if top is None:
+            continue
+        if reading.photo.emotion in EMOTIONS:
+            true.append(reading.photo.emotion)
+            predicted.append(top)
+        else:  # e.g. contempt: not an error of the 7-way task, reported on its own
+            counts = other.setdefault(reading.photo.emotion, {})
+            counts[top] = counts.get(top, 0) + 1
+    outcomes = [r.outcome for r in readings]
+    metrics = classification_metrics(true, predicted)
+    return EvaluationReport(
+        model=model_name, n=len(true), no_face=outcomes.count("no_face"),
+        unreadable=outcomes.count("unreadable"), other_labels=other,
+        whole_photo=outcomes.count("whole_photo"), preprocessing=preprocessing,
+        **metrics,  # type: ignore[arg-type]
+    )
 
 
 def evaluate(
@@ -121,36 +247,13 @@ def evaluate(
     detector: FaceDetector,
     photos: Sequence[LabelledPhoto],
     on_progress: Callable[[int, int], None] | None = None,
+    preprocessing: FacePreprocessing = DEFAULT_PREPROCESSING,
+    *,
+    whole_tight_crops: bool = True,
 ) -> EvaluationReport:
     """Find the face in each photo, classify it, and compare with the labels."""
-    true: list[str] = []
-    predicted: list[str] = []
-    other: dict[str, dict[str, int]] = {}
-    no_face = unreadable = 0
-    for i, photo in enumerate(photos):
-        if on_progress:
-            on_progress(i, len(photos))
-        image = load_rgb(photo.path)
-        if image is None:
-            unreadable += 1
-            continue
-        image = prepare_photo(image)
-        faces = main_face(detector.detect([Frame(index=i, time_s=0.0, image=image)])[0])
-        if len(faces) == 0:
-            no_face += 1
-            continue
-        (faces,) = classify_faces(model, [image], [faces])
-        top = EMOTIONS[int(np.argmax(faces.emotions[0]))]
-        if photo.emotion in EMOTIONS:
-            true.append(photo.emotion)
-            predicted.append(top)
-        else:  # e.g. contempt: not an error of the 7-way task, reported on its own
-            counts = other.setdefault(photo.emotion, {})
-            counts[top] = counts.get(top, 0) + 1
-    if on_progress:
-        on_progress(len(photos), len(photos))
-    metrics = classification_metrics(true, predicted)
-    return EvaluationReport(
-        model=model.name, n=len(true), no_face=no_face, unreadable=unreadable,
-        other_labels=other, **metrics,  # type: ignore[arg-type]
+    readings = read_photos(
+        model, detector, photos, preprocessing,
+        whole_tight_crops=whole_tight_crops, on_progress=on_progress,
     )
+    return report_of(model.name, readings, preprocessing.describe())

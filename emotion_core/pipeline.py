@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from emotion_core.crops import region_crops, square_boxes
+from emotion_core.crops import FacePreprocessing, region_crops, square_boxes
 from emotion_core.detection import FaceDetector, MTCNNSettings
-from emotion_core.emotion import EMOTIONS, EmotionModel, classify_faces
+from emotion_core.emotion import DEFAULT_PREPROCESSING, EMOTIONS, EmotionModel, classify_faces
 from emotion_core.store import AnalysisSummary, Store, VideoRecord
 from emotion_core.tracking import IoUTracker, iou_matrix
 from emotion_core.types import Faces, Frame, Progress
@@ -60,6 +60,8 @@ class AnalysisSettings:
     detect_every: int = 2
     emotion_model: str = "auto"
     detector: MTCNNSettings = field(default_factory=MTCNNSettings)
+    # how faces are cut for the emotion model: the same value evaluation uses by default
+    preprocessing: FacePreprocessing = DEFAULT_PREPROCESSING
     track_min_iou: float = 0.3
     track_max_gap_s: float = 2.0
 
@@ -135,6 +137,7 @@ def analyse_frames(
     tracker: IoUTracker,
     batch_frames: int,
     detect_every: int = 1,
+    preprocessing: FacePreprocessing = DEFAULT_PREPROCESSING,
 ) -> Iterator[list[Faces]]:
     """Detect, classify and track the faces of frames, one batch of frames at a time.
 
@@ -155,7 +158,7 @@ def analyse_frames(
         faces = [tracker.update(f) for f in faces]
         for f in faces:
             recent.add(f)
-        yield classify_faces(emotion_model, [f.image for f in batch], faces)
+        yield classify_faces(emotion_model, [f.image for f in batch], faces, preprocessing)
 
 
 class RecentFaces:
@@ -355,7 +358,7 @@ def analyse_video(
     try:
         stages = analyse_frames(
             source.frames(settings.sample_fps), detector, emotion_model, tracker,
-            settings.batch_frames, settings.detect_every,
+            settings.batch_frames, settings.detect_every, settings.preprocessing,
         )
         for faces in stages:
             store.stage_observations(observation_rows(video_id, faces))

@@ -325,7 +325,7 @@ def train(
             step += 1
             faces_seen += len(index)
             if b % 20 == 0:
-                losses.append(float(loss))
+                losses.append(loss.item())
                 bar.set_postfix(loss=f"{losses[-1]:.3f}", lr=f"{lr:.4f}", refresh=False)
         bar.close()
         train_seconds += time.perf_counter() - epoch_started

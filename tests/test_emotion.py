@@ -17,10 +17,12 @@ from conftest import NO_NETWORK_PROXY, child_env
 from PIL import Image
 
 from emotion_core import models
+from emotion_core.crops import FacePreprocessing
 from emotion_core.detection import MTCNNDetector
 from emotion_core.emotion import (
     EMOTIONS,
     NEGATIVE_EMOTIONS,
+    EmotionEnsemble,
     EmotionModel,
     classify_faces,
 )
@@ -71,7 +73,9 @@ def test_faces_of_several_frames_are_classified_in_one_call() -> None:
     ]
     model = BrightnessModel()
     done = classify_faces(model, [image] * 3, frames)
-    assert model.batches == [3]
+    assert model.batches == [6], "one call: the three faces and, by default, their mirror images"
+    classify_faces(model, [image] * 3, frames, FacePreprocessing(flip=False))
+    assert model.batches[1:] == [3]
     assert [len(f) for f in done] == [2, 0, 1]
     assert [f.frame_index for f in done] == [0, 1, 2]
     top = [[EMOTIONS[i] for i in f.emotions.argmax(axis=1)] for f in done]
@@ -84,6 +88,58 @@ def test_no_faces_means_no_model_call() -> None:
     done = classify_faces(model, [np.zeros((10, 10, 3), np.uint8)] * 2, [faces_in(0), faces_in(1)])
     assert model.batches == []
     assert [f.emotions.shape for f in done] == [(0, 7), (0, 7)]
+
+
+class LeftSideModel:
+    """Reads 'happy' when the left half of the crop is brighter than the right, else 'sad'."""
+
+    name = "left"
+    description = "left side (tests)"
+    crop_margin = 0.0
+
+    def __init__(self, input_size: int = 8) -> None:
+        self.input_size = input_size
+        self.sizes: list[tuple[int, ...]] = []
+
+    def predict(self, crops: np.ndarray) -> np.ndarray:
+        self.sizes.append(crops.shape)
+        half = crops.shape[2] // 2
+        left = crops[:, :, :half].mean(axis=(1, 2)) > crops[:, :, half:].mean(axis=(1, 2))
+        rows = np.zeros((len(crops), len(EMOTIONS)), np.float32)
+        rows[left, EMOTIONS.index("happy")] = 1
+        rows[~left, EMOTIONS.index("sad")] = 1
+        return rows
+
+
+def test_flip_averages_a_face_with_its_mirror_image() -> None:
+    image = np.zeros((20, 20, 3), np.uint8)
+    image[:, :10] = 255
+    faces = [faces_in(0, (0, 0, 20, 20))]
+    model = LeftSideModel()
+    (plain,) = classify_faces(model, [image], faces, FacePreprocessing(flip=False))
+    assert plain.emotions[0, EMOTIONS.index("happy")] == 1
+    (flipped,) = classify_faces(model, [image], faces, FacePreprocessing(flip=True))
+    assert model.sizes[-1] == (2, 8, 8), "the face and its mirror image in one call"
+    happy, sad = EMOTIONS.index("happy"), EMOTIONS.index("sad")
+    assert flipped.emotions[0, happy] == pytest.approx(0.5) and flipped.emotions[0, sad] == pytest.approx(0.5)
+
+
+def test_ensemble_members_get_crops_of_their_own_size_and_are_averaged() -> None:
+    image = np.zeros((40, 40, 3), np.uint8)
+    image[:, :10] = 255  # the left side is brighter, the crop as a whole is dark
+    small, large = LeftSideModel(8), LeftSideModel(16)
+    bright = BrightnessModel()
+    ensemble = EmotionEnsemble([small, large, bright], weights=[1, 1, 2])
+    assert ensemble.name == "left+left+brightness"
+    (faces,) = classify_faces(ensemble, [image], [faces_in(0, (0, 0, 40, 40))], FacePreprocessing())
+    assert small.sizes == [(1, 8, 8)] and large.sizes == [(1, 16, 16)] and bright.batches == [1]
+    # two members read happy (weight 1 each); brightness reads the dark crop as sad (weight 2)
+    assert faces.emotions[0, EMOTIONS.index("happy")] == pytest.approx(0.5)
+    assert faces.emotions[0, EMOTIONS.index("sad")] == pytest.approx(0.5)
+    with pytest.raises(TypeError):
+        ensemble.predict(np.zeros((1, 8, 8), np.uint8))
+    with pytest.raises(ValueError):
+        EmotionEnsemble([])
 
 
 def test_unknown_model_name_is_refused() -> None:
