@@ -17,4 +17,5 @@ pages = [
 ]
 if ALERTS_PAGE.is_file():
     pages.append(st.Page("pages/3_Alerts.py", title="Alerts", icon=":material/flag:"))
+pages.append(st.Page("pages/4_Evaluate.py", title="Evaluate", icon=":material/fact_check:"))
 st.navigation(pages).run()
