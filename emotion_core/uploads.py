@@ -30,17 +30,25 @@ def safe_file_name(name: str) -> str:
 
 
 def save_upload(name: str, data: BinaryIO, folder: Path = DEFAULT_UPLOAD_DIR) -> Path:
-    """Copy an uploaded file into ``folder`` without overwriting an earlier upload."""
+    """Copy an uploaded file into ``folder`` without overwriting an earlier upload.
+
+    The name is claimed by creating the file exclusively, so two users uploading files of the
+    same name at the same moment each get a file of their own.
+    """
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / safe_file_name(name)
-    counter = 1
-    while target.exists():
-        target = folder / f"{Path(safe_file_name(name)).stem}-{counter}{target.suffix}"
-        counter += 1
-    with target.open("wb") as out:
-        while chunk := data.read(1 << 20):
-            out.write(chunk)
-    return target
+    first = Path(safe_file_name(name))
+    counter = 0
+    while True:
+        target = folder / (first.name if counter == 0 else f"{first.stem}-{counter}{first.suffix}")
+        try:
+            out = target.open("xb")
+        except FileExistsError:
+            counter += 1
+            continue
+        with out:
+            while chunk := data.read(1 << 20):
+                out.write(chunk)
+        return target
 
 
 def upload_dir(db_path: Path) -> Path:
