@@ -12,7 +12,7 @@ crash, and the uploaded file stays on disk to be queued again.
 What the queue guarantees:
 
 - One worker thread per queue, started on the first job; one analysis at a time per process
-  (across queues too, so two databases in one process never run the models at once).
+  (across queues too, so two databases in one process never compete for the cores).
 - ``jobs()`` returns frozen snapshots: a page reading them never sees a half-updated job.
 - Readers never see half a lesson: ``analyse_video`` stages rows and swaps them in atomically.
 - A failing job (bad file, crash in a model) is marked failed with its reason; the worker goes
@@ -44,8 +44,8 @@ QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 # Finished jobs kept for the page to show; older ones are in the videos table anyway.
 FINISHED_KEPT = 50
 
-# The models are not safe to run from two threads at once, and two analyses at once would
-# only share the same cores: one analysis runs at a time in a process, whatever its queue.
+# Two analyses at once would share the same cores and hold two videos' batches in memory, so
+# neither would finish sooner: one runs at a time in a process, whatever its queue.
 _ONE_ANALYSIS_AT_A_TIME = threading.Lock()
 
 
