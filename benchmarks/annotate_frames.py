@@ -21,29 +21,13 @@ import sys
 from pathlib import Path
 
 import cv2
-import numpy as np
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
 
-from emotion_core.emotion import EMOTIONS
+from emotion_core.annotate import default_scale, draw, pick
 from emotion_core.types import Faces, Frame
-
-# BGR, one per emotion in EMOTIONS order: angry, disgust, fear, happy, sad, surprise, neutral
-EMOTION_COLOURS: tuple[tuple[int, int, int], ...] = (
-    (40, 40, 230), (40, 140, 60), (170, 60, 170), (0, 200, 255),
-    (200, 120, 30), (230, 230, 40), (220, 220, 220),
-)
-FONT = cv2.FONT_HERSHEY_SIMPLEX
-STRIP_PX = 28
-
-
-def pick(count: int, wanted: int) -> list[int]:
-    """``wanted`` positions spread evenly over ``range(count)``, first and last included."""
-    if count <= 0 or wanted <= 0:
-        return []
-    return sorted({round(i) for i in np.linspace(0, count - 1, min(wanted, count))})
 
 
 def analysed_frames(
@@ -74,39 +58,12 @@ def analysed_frames(
     return list(zip(frames, faces)), f"{detector.description}; emotion: {model.name}"
 
 
-def draw(frame: Frame, faces: Faces, caption: str, scale: float) -> np.ndarray:
-    """The frame (BGR) with each face's box and label, and ``caption`` in a strip below."""
-    image = cv2.cvtColor(frame.image, cv2.COLOR_RGB2BGR)
-    if scale != 1.0:
-        image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
-    emotions = faces.emotions if faces.emotions is not None else np.zeros((len(faces), 7))
-    track_ids = faces.track_ids if faces.track_ids is not None else np.zeros(len(faces), int)
-    for box, probabilities, track in zip(faces.boxes, emotions, track_ids):
-        top = int(np.argmax(probabilities))
-        colour = EMOTION_COLOURS[top]
-        x1, y1, x2, y2 = (round(float(v) * scale) for v in box)
-        cv2.rectangle(image, (x1, y1), (x2, y2), colour, 2)
-        _label(image, f"#{track} {EMOTIONS[top]} {probabilities[top]:.2f}", (x1, y1), colour)
-    strip = np.full((STRIP_PX, image.shape[1], 3), 32, np.uint8)
-    cv2.putText(strip, caption, (6, 19), FONT, 0.45, (235, 235, 235), 1, cv2.LINE_AA)
-    return np.vstack([image, strip])
-
-
-def _label(image: np.ndarray, text: str, corner: tuple[int, int], colour: tuple[int, ...]) -> None:
-    """``text`` on a filled tag just above ``corner`` (below it at the top edge)."""
-    (w, h), base = cv2.getTextSize(text, FONT, 0.42, 1)
-    x, y = corner
-    top = y - h - base - 3 if y - h - base - 3 >= 0 else y + 2
-    cv2.rectangle(image, (x, top), (x + w + 4, top + h + base + 3), colour, -1)
-    cv2.putText(image, text, (x + 2, top + h + 1), FONT, 0.42, (0, 0, 0), 1, cv2.LINE_AA)
-
-
 def annotate(args: argparse.Namespace) -> list[Path]:
     analysed, settings_text = analysed_frames(args.video, args.emotion_model, args.seconds)
     if not analysed:
         return []
     width = analysed[0][0].image.shape[1]
-    scale = args.scale if args.scale is not None else (2.0 if width < 960 else 1.0)
+    scale = args.scale if args.scale is not None else default_scale(width)
     args.out.mkdir(parents=True, exist_ok=True)
     written = []
     for position in pick(len(analysed), args.frames):
@@ -115,7 +72,9 @@ def annotate(args: argparse.Namespace) -> list[Path]:
             f"{args.video.name}  frame {frame.index} ({frame.time_s:.1f} s)  {len(faces)} faces"
         )
         path = args.out / f"{args.video.stem}_frame{frame.index:05d}.png"
-        cv2.imwrite(str(path), draw(frame, faces, caption, scale))
+        who = [f"#{t}" for t in faces.track_ids.tolist()]
+        image = draw(frame.image, faces.boxes, faces.emotions, who, caption, scale)
+        cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
         written.append(path)
     print(f"detector: {settings_text}")
     return written

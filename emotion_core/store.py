@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -492,6 +492,13 @@ class Store(StudentRoster):
                 f"SELECT * FROM observations {where} ORDER BY video_id, frame_index, track_id",
                 params,
             ).df()
+
+    def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> pd.DataFrame:
+        """The rows of one read-only SQL statement (for ``queries``, which holds the app's SQL).
+
+        ``params`` are positional (``?``) or named (``$name``)."""
+        with self._cursor() as cur:
+            return cur.execute(sql, params if isinstance(params, Mapping) else list(params)).df()
 
     def export_observations(self, out: str | Path, file_format: str) -> int:
         """Write every observation, with its lesson's file name and group, to CSV or Parquet."""

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
 DEFAULT_UPLOAD_DIR = Path("data") / "uploads"
+# The composed demo lesson the app offers to a first-time user (see sample_videos/README.md).
+SAMPLE_DIR = Path(__file__).resolve().parents[1] / "sample_videos"
+SAMPLE_VIDEO = SAMPLE_DIR / "demo_lesson.mp4"
 
 
 def safe_file_name(name: str) -> str:
@@ -26,14 +30,40 @@ def safe_file_name(name: str) -> str:
 
 
 def save_upload(name: str, data: BinaryIO, folder: Path = DEFAULT_UPLOAD_DIR) -> Path:
-    """Copy an uploaded file into ``folder`` without overwriting an earlier upload."""
+    """Copy an uploaded file into ``folder`` without overwriting an earlier upload.
+
+    The name is claimed by creating the file exclusively, so two users uploading files of the
+    same name at the same moment each get a file of their own.
+    """
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / safe_file_name(name)
-    counter = 1
-    while target.exists():
-        target = folder / f"{Path(safe_file_name(name)).stem}-{counter}{target.suffix}"
-        counter += 1
-    with target.open("wb") as out:
-        while chunk := data.read(1 << 20):
-            out.write(chunk)
-    return target
+    first = Path(safe_file_name(name))
+    counter = 0
+    while True:
+        target = folder / (first.name if counter == 0 else f"{first.stem}-{counter}{first.suffix}")
+        try:
+            out = target.open("xb")
+        except FileExistsError:
+            counter += 1
+            continue
+        with out:
+            while chunk := data.read(1 << 20):
+                out.write(chunk)
+        return target
+
+
+def upload_dir(db_path: Path) -> Path:
+    """Where uploads analysed into the database ``db_path`` are kept: beside it."""
+    return db_path.parent / "uploads"
+
+
+def find_stored_video(file_name: str, size_bytes: int, folders: Iterable[Path]) -> Path | None:
+    """The kept copy of an analysed video, found by its stored file name and size, or None.
+
+    Videos are analysed from where they were saved (``save_upload``) or from the sample folder,
+    under the name the ``videos`` table records.
+    """
+    for folder in folders:
+        path = folder / file_name
+        if path.is_file() and path.stat().st_size == size_bytes:
+            return path
+    return None

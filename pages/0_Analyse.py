@@ -1,0 +1,181 @@
+"""Analyse: upload lesson videos, watch them being analysed, see what the machine saw."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+import ui
+from emotion_core import queries
+from emotion_core.jobs import DONE, FAILED, QUEUED, Job, JobQueue
+from emotion_core.pipeline import AnalysisSettings
+from emotion_core.store import Store
+from emotion_core.uploads import SAMPLE_VIDEO, VIDEO_SUFFIXES, save_upload, upload_dir
+
+SAMPLE_GROUP = "Demo class"
+RECENT_JOBS = 8  # shown on the page; older ones are in the lessons table
+
+
+def queue_jobs(videos: list[tuple[str, object]], group: str, lesson_date: date, fps: float) -> None:
+    """Save the uploads (``(name, file)``; a file of None is the sample) and queue them."""
+    path = ui.db_path()
+    queue = ui.job_queue(str(path))
+    for name, data in videos:
+        video = SAMPLE_VIDEO if data is None else save_upload(name, data, upload_dir(path))
+        queue.submit(
+            video, name=name, class_group=group or None,
+            recorded_on=lesson_date, settings=AnalysisSettings(sample_fps=fps),
+        )
+
+
+def show_job(queue: JobQueue, job: Job) -> None:
+    if job.status == DONE and job.result is not None:
+        r = job.result
+        st.success(
+            f"**{job.name}**: done: {r.faces} faces in {r.frames_sampled} frames, "
+            f"{r.tracks} tracks, analysed in {r.seconds:.0f} s with {r.emotion_model}."
+        )
+    elif job.status == FAILED:
+        st.error(f"**{job.name}**: not analysed: {job.error}")
+    elif job.status == QUEUED:
+        ahead = queue.ahead_of(job.job_id)
+        st.progress(0.0, text=f"{job.name}: waiting for {ahead} analysis(es) ahead of it")
+    else:
+        p = job.progress
+        if p is None:
+            st.progress(0.0, text=f"{job.name}: starting (the first time, loading the models)…")
+        else:
+            eta = f", about {ui.minutes(p.eta_s)} left" if p.eta_s is not None else ""
+            st.progress(
+                p.fraction,
+                text=f"{job.name}: {p.frames_done} of {p.frames_total} frames, "
+                f"{p.faces} faces{eta}",
+            )
+
+
+def analyses_panel(queue: JobQueue) -> None:
+    """The jobs of every session; refreshes itself while any is queued or running."""
+
+    @st.fragment(run_every=1.0 if queue.active() else None)
+    def panel() -> None:
+        jobs = queue.jobs()[-RECENT_JOBS:]
+        if jobs:
+            st.subheader("Analyses")
+        for job in reversed(jobs):
+            show_job(queue, job)
+        # a job finished since the page was drawn: redraw it all, so lessons and frames show it
+        if st.session_state.get("jobs_finished_seen", queue.finished_count) != queue.finished_count:
+            st.session_state["jobs_finished_seen"] = queue.finished_count
+            st.rerun(scope="app")
+
+    st.session_state["jobs_finished_seen"] = queue.finished_count
+    panel()
+
+
+def what_was_seen(store: Store, version: str, lessons: pd.DataFrame) -> None:
+    """A few frames of a chosen lesson with the stored faces drawn on them."""
+    lessons = lessons.assign(video=[ui.video_file(store, row) for _, row in lessons.iterrows()])
+    available = lessons[lessons["video"].notna()]
+    st.subheader("What the machine saw")
+    if available.empty:
+        st.info(
+            "The videos of these lessons are not among the uploads or the sample (lessons "
+            "analysed from the command line stay where they were), so no frames can be shown."
+        )
+        return
+    labels = {
+        int(row.video_id): f"{row.file_name} ({row.class_group}, {row.lesson_date})"
+        for row in available.itertuples()
+    }
+    # no key: when a new lesson lands the options change and the newest is shown first
+    chosen = st.selectbox("Lesson", list(labels)[::-1], format_func=labels.__getitem__)
+    video = available.set_index("video_id").loc[chosen, "video"]
+    st.caption(
+        "Boxes are the faces found, labelled with who it is (the student, or the track within "
+        "the lesson) and the most likely expression with its probability. Frames are read "
+        "again from the video; no picture is stored."
+    )
+    frames = ui.annotated_frames(store, str(store.path), version, chosen, str(video))
+    for column, (image, caption) in zip(st.columns(len(frames) or 1), frames):
+        column.image(image, caption=caption, width="stretch")
+
+
+st.title("Classroom mood")
+st.caption(
+    "Finds the faces in a lesson video and reads each face's expression as probabilities over "
+    "seven classes (angry, disgust, fear, happy, sad, surprise, neutral). " + ui.CAVEAT
+)
+
+queue = ui.open_queue()  # None until the first analysis creates the database
+store = queue.store if queue is not None else None
+version = queries.data_version(store) if store is not None else ""
+lessons = ui.lessons(store, str(store.path), version) if store is not None else None
+
+if queue is None or (lessons.empty and not queue.jobs()):
+    st.info(
+        "**No lesson has been analysed yet.** Upload one or more lesson videos below and press "
+        "**Analyse**, or try the app first on a 30-second composed demo lesson (six faces from "
+        "public-domain photos, not real pupils)."
+    )
+    if st.button("Try the sample lesson", type="primary"):
+        queue_jobs([(SAMPLE_VIDEO.name, None)], SAMPLE_GROUP, date.today(), 2.0)
+        st.rerun()
+
+with st.form("analyse", clear_on_submit=True):
+    uploads = st.file_uploader(
+        "Lesson videos", type=[s.lstrip(".") for s in VIDEO_SUFFIXES], accept_multiple_files=True
+    )
+    with_sample = st.checkbox(f"Also analyse the sample lesson (sample_videos/{SAMPLE_VIDEO.name})")
+    left, middle, right = st.columns(3)
+    group = left.text_input("Class or group", placeholder="e.g. 7B")
+    lesson_date = middle.date_input("Lesson date", value=date.today())
+    sample_fps = right.slider(
+        "Frames analysed per second", 0.5, 10.0, 2.0, 0.5,
+        help="More frames follow quick changes better and take longer to analyse.",
+    )
+    submitted = st.form_submit_button("Analyse", type="primary")
+
+if submitted:
+    chosen = [(u.name, u) for u in uploads or []]
+    if with_sample:
+        chosen.append((SAMPLE_VIDEO.name, None))
+    if not chosen:
+        st.info("Choose one or more video files first (or tick the sample lesson).")
+    else:
+        queue_jobs(chosen, group, lesson_date, sample_fps)
+        st.rerun()
+
+if queue is not None:
+    analyses_panel(queue)
+
+if store is not None:
+    not_done = queries.unanalysed(store)
+    failed = not_done[not_done["status"] == FAILED]
+    if not failed.empty:
+        with st.expander(f"Videos that could not be analysed ({len(failed)})"):
+            st.dataframe(failed[["file_name", "class_group", "failure_reason"]], hide_index=True,
+                         column_config={"file_name": "video", "class_group": "class",
+                                        "failure_reason": "why"})
+
+if lessons is not None and not lessons.empty:
+    what_was_seen(store, version, lessons)
+    st.subheader("Lessons analysed")
+    st.dataframe(
+        lessons[["file_name", "class_group", "lesson_date", "duration_s", "tracks",
+                 "faces_per_frame", "top_emotion", "mood_index", "emotion_model"]],
+        hide_index=True,
+        column_config={
+            "file_name": "video", "class_group": "class", "lesson_date": "date",
+            "duration_s": st.column_config.NumberColumn("length (s)", format="%.0f"),
+            "tracks": "face tracks",
+            "faces_per_frame": st.column_config.NumberColumn("faces per frame", format="%.1f"),
+            "top_emotion": "most common expression",
+            "mood_index": st.column_config.NumberColumn(
+                "mood index", format="%+.2f",
+                help="mean probability of happy minus that of angry, disgust, fear and sad",
+            ),
+            "emotion_model": "emotion model",
+        },
+    )

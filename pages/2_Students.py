@@ -1,0 +1,154 @@
+"""Students: the roster under pseudonymous names, each one's expressions against the class."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+import ui
+from emotion_core import queries
+from emotion_core.emotion import EMOTIONS
+
+st.title("Students")
+st.caption(
+    "Each student appears under a pseudonymous name (\"Student 7\") that you can change. "
+    + ui.CAVEAT
+)
+ALL_CLASSES = "all classes"
+
+
+def profile_chart(profile: pd.DataFrame) -> alt.Chart:
+    return alt.Chart(profile.assign(emotion=profile["emotion"].astype(str))).mark_bar().encode(
+        x=alt.X("emotion:N", sort=list(EMOTIONS), title=None, axis=alt.Axis(labelAngle=0)),
+        xOffset=alt.XOffset("who:N", sort=["student", "class"]),
+        y=alt.Y("share:Q", axis=alt.Axis(format="%"), title="mean probability"),
+        color=alt.Color("who:N", sort=["student", "class"], title=None,
+                        scale=alt.Scale(range=["#2f6f9f", "#b8c4ce"]),
+                        legend=alt.Legend(orient="top")),
+        tooltip=[alt.Tooltip("who:N"), alt.Tooltip("emotion:N"),
+                 alt.Tooltip("share:Q", format=".1%")],
+    ).properties(
+        height=260, title="Expressions: this student against the class", autosize=ui.FIT_WIDTH
+    )
+
+
+def lessons_chart(moods: pd.DataFrame, name: str) -> alt.Chart:
+    data = moods.assign(lesson=[f"{r.lesson_date:%d %b %Y} · {r.file_name}"
+                                for r in moods.itertuples()]).melt(
+        id_vars=["lesson", "lesson_date", "file_name"],
+        value_vars=["mood_index", "class_mood_index"], var_name="who", value_name="index",
+    ).replace({"who": {"mood_index": name, "class_mood_index": "class"}})
+    return alt.Chart(data).mark_line(point=True).encode(
+        x=alt.X("lesson:N", sort=None, title=None, axis=alt.Axis(labelAngle=-20, labelLimit=240)),
+        y=alt.Y("index:Q", scale=alt.Scale(domain=[-1, 1]), title="mood index"),
+        color=alt.Color("who:N", sort=[name, "class"], title=None,
+                        scale=alt.Scale(range=["#2f6f9f", "#b8c4ce"]),
+                        legend=alt.Legend(orient="top")),
+        tooltip=[alt.Tooltip("lesson:N"), alt.Tooltip("who:N"),
+                 alt.Tooltip("index:Q", title="mood index", format="+.2f")],
+    ).properties(height=240, title="Mood index across lessons", autosize=ui.FIT_WIDTH)
+
+
+def corrections(store, student: pd.Series, roster: pd.DataFrame) -> None:  # type: ignore[no-untyped-def]
+    """Rename, merge, split off a track, delete: each asks for confirmation first."""
+    sid, name = int(student["student_id"]), str(student["display_name"])
+    rename, merge, split, delete = st.tabs(["Rename", "Merge", "Split off a sighting", "Delete"])
+    with rename:
+        new_name = st.text_input("New name", value=name, key=f"rename_{sid}")
+        if st.button("Rename", key=f"do_rename_{sid}"):
+            ui.change_roster(store.rename_student, sid, new_name)
+    with merge:
+        others = roster[roster["student_id"] != sid]
+        if others.empty:
+            st.write("There is no other student to merge with.")
+        else:
+            labels = dict(zip(others["student_id"].astype(int), others["display_name"]))
+            other = st.selectbox("The same person as", list(labels),
+                                 format_func=labels.__getitem__, key=f"merge_with_{sid}")
+            sure = st.checkbox(f"Yes, {labels[other]} is {name}: make them one student",
+                               key=f"merge_sure_{sid}")
+            if st.button("Merge", key=f"do_merge_{sid}", disabled=not sure):
+                ui.change_roster(store.merge_students, sid, other)
+    with split:
+        tracks = store.student_tracks(sid)
+        labels = {
+            (int(r.video_id), int(r.track_id)):
+                f"{r.file_name}, {r.first_seen_s:.0f}–{r.last_seen_s:.0f} s (track {r.track_id})"
+            for r in tracks.itertuples()
+        }
+        st.caption("A sighting that is someone else becomes a new student, who can then be "
+                   "merged with the right one.")
+        chosen = st.selectbox("Sighting", list(labels), format_func=labels.__getitem__,
+                              key=f"split_{sid}")
+        if st.button("Split off", key=f"do_split_{sid}", disabled=len(labels) < 2):
+            ui.change_roster(store.split_track, *chosen)
+    with delete:
+        st.caption("Removes the student with everything stored about them: every observation "
+                   "and face embedding. It cannot be undone.")
+        sure = st.checkbox(f"Yes, delete {name} and all their data", key=f"delete_sure_{sid}")
+        if st.button("Delete", key=f"do_delete_{sid}", type="primary", disabled=not sure):
+            ui.change_roster(store.delete_student, sid)
+
+
+store = ui.open_store()
+if store is None:
+    st.info(f"**No lesson has been analysed yet.** {ui.GO_ANALYSE}")
+    st.stop()
+if not hasattr(store, "students"):
+    st.info(
+        "**No students are known yet.** This version follows each face within a lesson (a "
+        "*track*) but does not yet recognise the same student across lessons, so there is no "
+        "roster to show. The **Class overview** shows the class as a whole meanwhile."
+    )
+    st.stop()
+
+path, version = str(store.path), queries.data_version(store)
+groups = [g for g in ui.class_groups(store, path, version) if g != queries.NO_GROUP]
+group = st.selectbox("Class", [ALL_CLASSES, *groups])
+roster = ui.roster(store, path, version, None if group == ALL_CLASSES else group)
+if roster.empty:
+    st.info(
+        "**No students are known yet.** Students appear here once a lesson has been analysed "
+        f"with identification on. {ui.GO_ANALYSE}"
+    )
+    st.stop()
+
+st.dataframe(
+    roster[["display_name", "class_group", "lessons", "seconds_seen", "first_seen_on",
+            "last_seen_on", "mood_index", *EMOTIONS]],
+    hide_index=True,
+    column_config={
+        "display_name": "student", "class_group": "class",
+        "seconds_seen": st.column_config.NumberColumn("seen for (s)", format="%.0f"),
+        "first_seen_on": st.column_config.DateColumn("first seen"),
+        "last_seen_on": st.column_config.DateColumn("last seen"),
+        "mood_index": st.column_config.NumberColumn("mood index", format="%+.2f"),
+    } | {
+        e: st.column_config.ProgressColumn(e, format="percent", min_value=0.0, max_value=1.0)
+        for e in EMOTIONS
+    },
+)
+
+names = dict(zip(roster["student_id"].astype(int), roster["display_name"]))
+chosen = st.selectbox("Student", list(names), format_func=names.__getitem__)
+student = roster.set_index("student_id").loc[chosen].copy()
+student["student_id"] = chosen
+st.subheader(str(student["display_name"]))
+
+left, right = st.columns(2)
+left.altair_chart(profile_chart(ui.student_profile(store, path, version, chosen)),
+                  width="stretch")
+moods = ui.student_lesson_moods(store, path, version, chosen)
+right.altair_chart(lessons_chart(moods, str(student["display_name"])), width="stretch")
+
+lesson_names = {int(r.video_id): f"{r.lesson_date}: {r.file_name}" for r in moods.itertuples()}
+lesson = st.selectbox("Lesson", list(lesson_names)[::-1], format_func=lesson_names.__getitem__)
+lessons = ui.lessons(store, path, version)
+duration = float(lessons.set_index("video_id").loc[lesson, "duration_s"])
+timeline = ui.emotion_timeline(store, path, version, (lesson,), queries.bin_seconds(duration),
+                               chosen)
+st.altair_chart(ui.timeline_chart(timeline, "Within the lesson"), width="stretch")
+
+with st.expander("Correct who is who"):
+    corrections(store, student, roster)

@@ -1,0 +1,195 @@
+"""What the Streamlit pages share: the database and job queue, cached queries, colours, wording.
+
+Pages call ``emotion_core`` through here and draw; nothing here holds SQL or model code.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from emotion_core import queries
+from emotion_core.annotate import EMOTION_COLOURS, annotated_lesson_frames
+from emotion_core.emotion import EMOTIONS
+from emotion_core.jobs import JobQueue, queue_for
+from emotion_core.store import Store, StoreError, default_db_path
+from emotion_core.uploads import SAMPLE_DIR, find_stored_video, upload_dir
+
+CAVEAT = (
+    "A facial expression is not an inner feeling, and the models were trained on adults: read "
+    "the numbers as trends, never as a verdict about a child. Everything stays on this computer."
+)
+GO_ANALYSE = (
+    "Open **Analyse** in the sidebar and upload a lesson video, or press **Try the sample "
+    "lesson** there to see the app with a short composed demo."
+)
+EMOTION_SCALE = alt.Scale(
+    domain=list(EMOTIONS), range=["#{:02x}{:02x}{:02x}".format(*c) for c in EMOTION_COLOURS]
+)
+
+
+def db_path() -> Path:
+    return default_db_path()
+
+
+@st.cache_resource(show_spinner=False)
+def job_queue(path: str) -> JobQueue:
+    """The server's one queue (and ``Store``) for the database at ``path``, shared by sessions."""
+    return queue_for(path)
+
+
+def open_queue() -> JobQueue | None:
+    """The job queue and its database, or None when nothing has been analysed yet (looking
+    creates no file)."""
+    path = db_path()
+    if not path.is_file():
+        return None
+    try:
+        return job_queue(str(path))
+    except StoreError as exc:
+        st.error(str(exc))
+        st.stop()
+
+
+def open_store() -> Store | None:
+    """The database, or None when nothing has been analysed yet."""
+    queue = open_queue()
+    return queue.store if queue is not None else None
+
+
+# Query results, cached per database and data version (the underscore keeps the Store unhashed).
+@st.cache_data(show_spinner=False, max_entries=64)
+def lessons(
+    _store: Store, path: str, version: str, group: str | None = None,
+    start: date | None = None, end: date | None = None,
+) -> pd.DataFrame:
+    return queries.lessons(_store, group, start, end)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def class_groups(_store: Store, path: str, version: str) -> list[str]:
+    return queries.class_groups(_store)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def emotion_timeline(
+    _store: Store, path: str, version: str, video_ids: tuple[int, ...], bin_s: float,
+    student_id: int | None = None,
+) -> pd.DataFrame:
+    return queries.emotion_timeline(_store, video_ids, bin_s, student_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def roster(_store: Store, path: str, version: str, group: str | None) -> pd.DataFrame:
+    """The students (``Store.students``) with their expression profile and mood index."""
+    profiles = queries.student_profiles(_store).drop(columns="observations")
+    return _store.students(group).merge(profiles, on="student_id", how="left")
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def student_profile(_store: Store, path: str, version: str, student_id: int) -> pd.DataFrame:
+    return queries.profile_against_class(_store, student_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def student_lesson_moods(_store: Store, path: str, version: str, student_id: int) -> pd.DataFrame:
+    return queries.student_lesson_moods(_store, student_id)
+
+
+def change_roster(change, *args) -> None:  # type: ignore[no-untyped-def]
+    """Apply one correction to the roster, then drop every cached result and redraw.
+
+    A correction the roster refuses (``RosterError``, a ``ValueError``) is shown, not raised.
+    """
+    try:
+        change(*args)
+    except ValueError as exc:
+        st.error(str(exc))
+        return
+    st.cache_data.clear()  # renames and merges change no lesson count: the version cannot tell
+    st.rerun()
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def annotated_frames(
+    _store: Store, path: str, version: str, video_id: int, video_path: str
+) -> list[tuple[np.ndarray, str]]:
+    return annotated_lesson_frames(_store, video_id, video_path)
+
+
+def video_file(store: Store, lesson: pd.Series) -> Path | None:
+    """The lesson's video on this disk (an upload or the sample), or None."""
+    folders = (upload_dir(store.path), SAMPLE_DIR)
+    return find_stored_video(str(lesson["file_name"]), int(lesson["size_bytes"]), folders)
+
+
+# Charts fill the page's width, their axes and legend included; the height is the plot's own.
+FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
+
+
+def minutes(seconds: float) -> str:
+    return f"{int(seconds // 60)}:{int(seconds % 60):02d}"
+
+
+MINUTES_SECONDS = (
+    "floor(datum.value / 60) + ':' + (datum.value % 60 < 10 ? '0' : '') + floor(datum.value % 60)"
+)
+
+
+def timeline_chart(timeline: pd.DataFrame, title: str) -> alt.VConcatChart:
+    """Stacked shares of ``queries.emotion_timeline`` over lesson time, hover for the numbers;
+    brushing the small chart below zooms the large one."""
+    data = timeline.assign(
+        middle_s=(timeline["bin_start_s"] + timeline["bin_end_s"]) / 2,
+        window=[f"{minutes(a)}–{minutes(b)}"
+                for a, b in zip(timeline["bin_start_s"], timeline["bin_end_s"])],
+        emotion=timeline["emotion"].astype(str),
+        order=timeline["emotion"].cat.codes,
+    )
+    brush = alt.selection_interval(encodings=["x"], name="time")
+    colour = alt.Color(
+        "emotion:N", scale=EMOTION_SCALE, sort=list(EMOTIONS), title="expression",
+        legend=alt.Legend(orient="top"),
+    )
+    share = alt.Y("share:Q", stack="normalize", axis=alt.Axis(format="%"), title="share of faces")
+    tooltip = [
+        alt.Tooltip("window:N", title="lesson time"),
+        alt.Tooltip("emotion:N", title="expression"),
+        alt.Tooltip("share:Q", title="share", format=".1%"),
+        alt.Tooltip("observations:Q", title="faces seen in this window"),
+        alt.Tooltip("lessons:Q", title="lessons"),
+    ]
+    # lesson time in seconds, labelled m:ss
+    axis = alt.Axis(labelExpr=MINUTES_SECONDS, title="time into the lesson (min:s)")
+    zoomed = alt.X("middle_s:Q", axis=axis, scale=alt.Scale(domain=brush, nice=False, zero=False))
+    area = alt.Chart(data).mark_area(clip=True).encode(
+        x=zoomed, y=share, color=colour, order="order:Q"
+    )
+    # invisible bars over the area, one per window and expression, carry the exact numbers
+    bars = alt.Chart(data).mark_bar(opacity=0, clip=True).encode(
+        x=alt.X("bin_start_s:Q", scale=alt.Scale(domain=brush, nice=False, zero=False)),
+        x2="bin_end_s:Q", y=share, color=colour, order="order:Q", tooltip=tooltip,
+    )
+    detail = (area + bars).properties(
+        width="container", height=320, title=title
+    )
+    overview = (
+        alt.Chart(data)
+        .mark_area()
+        .encode(
+            x=alt.X(
+                "middle_s:Q", scale=alt.Scale(nice=False, zero=False),
+                axis=alt.Axis(labelExpr=MINUTES_SECONDS,
+                              title="drag across this strip to zoom into a stretch of the lesson"),
+            ),
+            y=alt.Y("share:Q", stack="normalize", axis=None), color=colour, order="order:Q",
+        )
+        .add_params(brush)
+        .properties(width="container", height=60)
+    )
+    return alt.vconcat(detail, overview).properties(autosize=FIT_WIDTH)
