@@ -5,6 +5,7 @@ alerts: the current list, one alert's evidence, and people's decisions (``Store.
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass
 
 import pandas as pd
@@ -21,6 +22,10 @@ from emotion_core.alerts import (
     match_alerts,
 )
 from emotion_core.store import Store
+
+# One check at a time in this process (DuckDB lets no other process write meanwhile): two pages
+# checking at once would both store the alerts they found new.
+_CHECKING = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -47,15 +52,17 @@ def check_alerts(store: Store, settings: AlertSettings | None = None,
     dismissed after its lesson is analysed again.
     """
     settings = settings or AlertSettings()
-    inputs = json.dumps({"rules": RULES_VERSION, "observations": store.observations_fingerprint(),
-                         "settings": settings.as_json()}, sort_keys=True)
-    if not force and store.last_alert_check() == inputs:
-        return CheckResult(False, 0, 0, 0)
-    video_ids = [int(v) for v in store.videos()["video_id"]]
-    found = find_alerts(video_ids, lambda v: store.alert_observations(v, OBSERVATION_INPUTS),
-                        settings)
-    matched, gone = match_alerts(store.alerts(include_inactive=True), found)
-    store.save_alert_check(matched, gone, inputs)
+    with _CHECKING:
+        inputs = json.dumps({"rules": RULES_VERSION,
+                             "observations": store.observations_fingerprint(),
+                             "settings": settings.as_json()}, sort_keys=True)
+        if not force and store.last_alert_check() == inputs:
+            return CheckResult(False, 0, 0, 0)
+        video_ids = [int(v) for v in store.videos()["video_id"]]
+        found = find_alerts(video_ids, lambda v: store.alert_observations(v, OBSERVATION_INPUTS),
+                            settings)
+        matched, gone = match_alerts(store.alerts(include_inactive=True), found)
+        store.save_alert_check(matched, gone, inputs)
     kept = int(matched["alert_id"].notna().sum())
     return CheckResult(True, len(matched) - kept, kept, len(gone))
 

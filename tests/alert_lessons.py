@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 from benchmarks.synthetic_lessons import observation_rows
 from emotion_core.alerts import AlertSettings, find_alerts
@@ -20,6 +14,7 @@ from emotion_core.emotion import EMOTIONS
 
 # Alters one student's lesson in place: (student id, times, probabilities, scores, in view, rng)
 Change = Callable[[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.random.Generator], None]
+
 
 def readings(n: int, happy: float, negative: float, rng: np.random.Generator,
              noise: float = 0.03) -> np.ndarray:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
@@ -116,6 +117,18 @@ def test_decisions_outlive_an_alert_that_goes_away_and_comes_back(store: Store) 
     assert back.loc["sustained_negative", "status"] == "confirmed"
     assert back.loc["sharp_drop", "alert_id"] != left_open  # nobody had looked at that one
     assert back.loc["sharp_drop", "status"] == "open"
+
+
+def test_two_checks_at_once_store_each_alert_once(store: Store) -> None:
+    lessons = HandMadeLessons()
+    write_calm_term(store, lessons)
+    write_sad_lesson(store, lessons)
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda _: check_alerts(store), range(2)))
+    assert sorted(r.checked for r in results) == [False, True]
+    stored = store.alerts(include_inactive=True)
+    assert len(stored) == max(r.raised for r in results) >= 2
+    assert not stored.duplicated(["rule", "video_id", "student_id"]).any()
 
 
 def test_reviews_are_checked(store: Store) -> None:

@@ -3,18 +3,12 @@ acceptance test on synthetic terms with planted anomalies, stored in a real Duck
 
 from __future__ import annotations
 
-import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from alert_lessons import HandMadeLessons, readings, sad_between
-
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 from benchmarks.synthetic_lessons import (
     Score,
