@@ -1,4 +1,4 @@
-"""The command line: ``python -m emotion_core analyze|export …``."""
+"""The command line: ``python -m emotion_core analyze|export|evaluate|alerts …``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import logging
 import sys
 from datetime import date
 from pathlib import Path
+
+import pandas as pd
 
 from emotion_core.embedding import FaceEmbedderUnavailable
 from emotion_core.emotion import EmotionModelUnavailable
@@ -108,6 +110,24 @@ def build_parser() -> argparse.ArgumentParser:
         "train-emotion", help="train our own emotion model on FER2013 (torch) and export it to ONNX"
     )
     add_training_arguments(train)
+
+    alerts = commands.add_parser(
+        "alerts", help="check for students who may need help and list the alerts, with why"
+    )
+    _add_db(alerts)
+    alerts.add_argument("--json", action="store_true", help="print one JSON object per alert")
+    alerts.add_argument("--all", action="store_true", help="list dismissed alerts too")
+    alerts.add_argument(
+        "--set", action="append", default=[], metavar="RULE.THRESHOLD=VALUE",
+        help="check with another threshold (repeatable; --rules lists them)",
+    )
+    alerts.add_argument("--rules", action="store_true",
+                        help="describe the rules and their thresholds, and stop")
+    decision = alerts.add_mutually_exclusive_group()
+    for status, verb in (("dismissed", "dismiss"), ("confirmed", "confirm"), ("open", "reopen")):
+        decision.add_argument(f"--{verb}", type=int, metavar="ID", dest=status,
+                              help=f"{verb} alert ID, and stop")
+    alerts.add_argument("--note", help="why, with --dismiss or --confirm")
     return parser
 
 
@@ -305,6 +325,83 @@ def cmd_train_emotion(args: argparse.Namespace) -> int:
 
     command = "python -m emotion_core " + " ".join(sys.argv[1:] if args.argv is None else args.argv)
     return run(args, command)
+def _alert_settings(assignments: list[str]):  # type: ignore[no-untyped-def]
+    from emotion_core.alerts import AlertSettings
+
+    overrides = {}
+    for assignment in assignments:
+        name, equals, value = assignment.partition("=")
+        if not equals:
+            raise ValueError(f"--set needs RULE.THRESHOLD=VALUE, got {assignment!r}")
+        overrides[name.strip()] = value.strip()
+    return AlertSettings().with_overrides(overrides)
+
+
+def _print_rules(settings) -> None:  # type: ignore[no-untyped-def]
+    from emotion_core.alerts import RULES
+
+    for rule in RULES.values():
+        print(f"{rule.name}: {rule.title}\n  {rule.explain(settings)}")
+        for name, value in vars(getattr(settings, rule.name)).items():
+            print(f"    --set {rule.name}.{name}={value}")
+    print("guards, shared by every rule:")
+    for name, value in vars(settings.guards).items():
+        print(f"    --set guards.{name}={value}")
+
+
+def _alert_json(alert: dict) -> dict:  # type: ignore[type-arg]
+    keys = ("alert_id", "rule", "title", "status", "video_id", "file_name", "class_group",
+            "recorded_on", "student_id", "window_start_s", "window_end_s", "summary", "numbers",
+            "thresholds", "review_note")
+    plain = {key: alert[key] for key in keys}
+    plain["recorded_on"] = None if pd.isna(alert["recorded_on"]) else str(alert["recorded_on"])[:10]
+    for key in ("class_group", "review_note"):
+        plain[key] = None if pd.isna(alert[key]) else alert[key]
+    for key in ("alert_id", "video_id", "student_id"):
+        plain[key] = int(alert[key])
+    return plain
+
+
+def cmd_alerts(args: argparse.Namespace) -> int:
+    from emotion_core.alert_checks import check_alerts, current_alerts
+    from emotion_core.alerts import clock
+
+    try:
+        settings = _alert_settings(args.set)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.rules:
+        _print_rules(settings)
+        return 0
+    with Store(args.db, create=False) as store:
+        for status in ("dismissed", "confirmed", "open"):
+            alert_id = getattr(args, status)
+            if alert_id is None:
+                continue
+            try:
+                store.review_alert(alert_id, status, args.note)
+            except KeyError:
+                print(f"error: there is no alert {alert_id}", file=sys.stderr)
+                return 1
+            print(f"alert {alert_id}: {status}")
+            return 0
+        print(check_alerts(store, settings).describe(), file=sys.stderr)
+        alerts = current_alerts(store, include_dismissed=args.all)
+    for alert in alerts.to_dict("records"):
+        if args.json:
+            print(json.dumps(_alert_json(alert)))
+            continue
+        lesson = ", ".join(str(part)[:10] for part in (alert["class_group"], alert["recorded_on"])
+                           if not pd.isna(part))
+        print(f"#{alert['alert_id']} {alert['status']:<9} student {alert['student_id']}  "
+              f"{alert['file_name']}{f' ({lesson})' if lesson else ''}  "
+              f"{clock(alert['window_start_s'])}-{clock(alert['window_end_s'])}  {alert['title']}")
+        print(f"    {alert['summary']}")
+    if not args.json:
+        print(f"{len(alerts)} alert{'s' if len(alerts) != 1 else ''}"
+              + ("" if args.all else " (dismissed ones hidden: --all shows them)"))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -315,7 +412,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("emotion_core").setLevel(logging.DEBUG if args.verbose else logging.INFO)
     commands = {"analyze": cmd_analyze, "analyse": cmd_analyze, "export": cmd_export,
                 "evaluate": cmd_evaluate, "students": cmd_students,
-                "train-emotion": cmd_train_emotion}
+                "train-emotion": cmd_train_emotion, "alerts": cmd_alerts}
     try:
         return commands[args.command](args)
     except (StoreError, RosterError, EmotionModelUnavailable, FaceEmbedderUnavailable) as exc:
