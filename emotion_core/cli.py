@@ -325,6 +325,8 @@ def cmd_train_emotion(args: argparse.Namespace) -> int:
 
     command = "python -m emotion_core " + " ".join(sys.argv[1:] if args.argv is None else args.argv)
     return run(args, command)
+
+
 def _alert_settings(assignments: list[str]):  # type: ignore[no-untyped-def]
     from emotion_core.alerts import AlertSettings
 

@@ -224,10 +224,11 @@ class StudentRoster:
         return new_id
 
     def delete_student(self, student_id: int) -> None:
-        """Remove a student with everything stored about them: observations and embeddings."""
+        """Remove a student with everything stored about them: observations, embeddings and the
+        alerts raised about them."""
         with self._transaction() as cur:
             self._require(cur, student_id)
-            for table in ("observations", "face_embeddings", "students"):
+            for table in ("observations", "face_embeddings", "alerts", "students"):
                 cur.execute(f"DELETE FROM {table} WHERE student_id = ?", [student_id])
 
     @staticmethod
