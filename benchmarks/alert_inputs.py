@@ -6,9 +6,10 @@ these clips, so each face track stands for a student) and prints, per lesson:
 * the share read as negative (sad, fear, anger, disgust) for faces detected with a score under
   and over ``--score`` (default: the rules' ``min_detection_score``), to see whether poorly
   detected faces are read differently;
-* per track with at least ``--min-frames`` frames: the mean negative share and the spread,
-  frame to frame, of the negative share and of the expression balance, to see how much the
-  model leans one way on a face and how noisy one frame is.
+* per track with at least ``--min-frames`` frames: the mean negative share and the standard
+  deviation within the track of the negative share and of the expression balance, to see how
+  much the model leans one way on a face and how noisy one frame is (the clips last seconds,
+  so that deviation is mostly frame-to-frame noise).
 
 Usage::
 
@@ -81,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{lesson['negative_share_poor']} in the {lesson['poor_faces']} under it; "
                   f"{lesson['tracks']} tracks, mean negative share per track "
                   f"{lesson['track_negative_share']}, balance {lesson['track_balance']}, "
-                  f"frame-to-frame sd: negative {lesson['frame_sd_negative_median']}, "
+                  f"sd within a track: negative {lesson['frame_sd_negative_median']}, "
                   f"balance {lesson['frame_sd_balance_median']}")
     return 0
 

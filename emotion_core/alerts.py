@@ -551,7 +551,7 @@ def apart_from_class(timeline: LessonTimeline, rule: ApartFromClass,
                 "apart_from_class", timeline.video_id, int(student_id), start, end,
                 f"From {clock(start)} to {clock(end)} the expression balance was {own:+.1f} "
                 f"while the class's was {of_class:+.1f}; in this lesson the student is usually "
-                f"{usual_gap:+.1f} from the class ({numbers['visible_s']:.0f} s in view).",
+                f"{round(usual_gap, 1) + 0.0:+.1f} from the class ({numbers['visible_s']:.0f} s in view).",
                 _rounded(numbers), _thresholds(rule, guards),
             ))
     return found

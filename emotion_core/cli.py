@@ -8,9 +8,12 @@ import logging
 import sys
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
+from emotion_core.alert_checks import check_alerts, current_alerts
+from emotion_core.alerts import RULES, AlertSettings, clock
 from emotion_core.embedding import FaceEmbedderUnavailable
 from emotion_core.emotion import EmotionModelUnavailable
 from emotion_core.roster import RosterError
@@ -327,9 +330,7 @@ def cmd_train_emotion(args: argparse.Namespace) -> int:
     return run(args, command)
 
 
-def _alert_settings(assignments: list[str]):  # type: ignore[no-untyped-def]
-    from emotion_core.alerts import AlertSettings
-
+def _alert_settings(assignments: list[str]) -> AlertSettings:
     overrides = {}
     for assignment in assignments:
         name, equals, value = assignment.partition("=")
@@ -339,9 +340,7 @@ def _alert_settings(assignments: list[str]):  # type: ignore[no-untyped-def]
     return AlertSettings().with_overrides(overrides)
 
 
-def _print_rules(settings) -> None:  # type: ignore[no-untyped-def]
-    from emotion_core.alerts import RULES
-
+def _print_rules(settings: AlertSettings) -> None:
     for rule in RULES.values():
         print(f"{rule.name}: {rule.title}\n  {rule.explain(settings)}")
         for name, value in vars(getattr(settings, rule.name)).items():
@@ -351,12 +350,16 @@ def _print_rules(settings) -> None:  # type: ignore[no-untyped-def]
         print(f"    --set guards.{name}={value}")
 
 
-def _alert_json(alert: dict) -> dict:  # type: ignore[type-arg]
+def _lesson_date(alert: dict[str, Any]) -> str | None:
+    return None if pd.isna(alert["recorded_on"]) else str(alert["recorded_on"])[:10]
+
+
+def _alert_json(alert: dict[str, Any]) -> dict[str, Any]:
     keys = ("alert_id", "rule", "title", "status", "video_id", "file_name", "class_group",
             "recorded_on", "student_id", "window_start_s", "window_end_s", "summary", "numbers",
             "thresholds", "review_note")
     plain = {key: alert[key] for key in keys}
-    plain["recorded_on"] = None if pd.isna(alert["recorded_on"]) else str(alert["recorded_on"])[:10]
+    plain["recorded_on"] = _lesson_date(alert)
     for key in ("class_group", "review_note"):
         plain[key] = None if pd.isna(alert[key]) else alert[key]
     for key in ("alert_id", "video_id", "student_id"):
@@ -365,9 +368,6 @@ def _alert_json(alert: dict) -> dict:  # type: ignore[type-arg]
 
 
 def cmd_alerts(args: argparse.Namespace) -> int:
-    from emotion_core.alert_checks import check_alerts, current_alerts
-    from emotion_core.alerts import clock
-
     try:
         settings = _alert_settings(args.set)
     except ValueError as exc:
@@ -394,8 +394,8 @@ def cmd_alerts(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(_alert_json(alert)))
             continue
-        lesson = ", ".join(str(part)[:10] for part in (alert["class_group"], alert["recorded_on"])
-                           if not pd.isna(part))
+        lesson = ", ".join(str(part) for part in (alert["class_group"], _lesson_date(alert))
+                           if part is not None and not pd.isna(part))
         print(f"#{alert['alert_id']} {alert['status']:<9} student {alert['student_id']}  "
               f"{alert['file_name']}{f' ({lesson})' if lesson else ''}  "
               f"{clock(alert['window_start_s'])}-{clock(alert['window_end_s'])}  {alert['title']}")
