@@ -18,6 +18,9 @@ How a video is built
 * Background: a classroom drawn in code (wall gradient, window, clock,
   blackboard with chalk, rows of desks, papers and books, mild noise),
   deterministic from the seed.
+* People: one per JAFFE subject by default; ``people`` up to twice the subjects seats every
+  subject a second time (ids ``jaffe_<subject>_2``), for timing a crowded room (identity
+  measurements need each person once).
 * Seats: one per person, each with a face width spread evenly from 20 px to
   120 px (so all size buckets 20-24, 24-32, 32-48, 48-64, 64-96 and 96-120
   are present with 10 people). Smaller faces sit further back (higher in
@@ -573,12 +576,14 @@ def person_id(subject: str) -> str:
 
 
 def _pick_subjects(photos_by_subject: dict[str, list[FacePhoto]], people: int | None) -> list[str]:
+    """The subjects of ``people`` seats, in order. More seats than subjects (a crowded room for
+    timing) seat each subject again, as far as twice; such a person's id ends ``_2``."""
     subjects = sorted(photos_by_subject)
     if people is None:
         return subjects
-    if not 1 <= people <= len(subjects):
-        raise ValueError(f"people must be in 1..{len(subjects)}, got {people}")
-    return subjects[:people]
+    if not 1 <= people <= 2 * len(subjects):
+        raise ValueError(f"people must be in 1..{2 * len(subjects)}, got {people}")
+    return [subjects[k % len(subjects)] for k in range(people)]
 
 
 def plan_classroom(
@@ -631,11 +636,12 @@ def plan_classroom(
     plans = []
     for k, subject in enumerate(subjects):
         photos = all_photos[subject]
+        pid = person_id(subject) if k < len(all_photos) else f"{person_id(subject)}_2"
         seat = seats[int(perm[k])]
         segs = build_expression_schedule(photos, n_frames, fps, np.random.default_rng([seed, 5, k]))
         sway = make_sway(seat.face_width, np.random.default_rng([seed, 6, k]))
         plans.append(
-            PersonPlan(person_id(subject), seat, tuple(photos), tuple(segs), (absences[k],), sway)
+            PersonPlan(pid, seat, tuple(photos), tuple(segs), (absences[k],), sway)
         )
     return ClassroomPlan(
         width, height, fps, n_frames, seed, seat_permutation_seed, faces_dir, tuple(plans), cross

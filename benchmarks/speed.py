@@ -3,7 +3,9 @@
 Both sides see the same sampled frames at the same resolution (MTCNN's ``upscale`` from
 ``MTCNNSettings()`` included):
 
-(a) ours: ``analyse_video`` into a temporary DuckDB at the default settings, with the models
+(a) ours: ``analyse_video`` into a temporary DuckDB at the default settings (identification
+    on: ``identity_s`` of it went to cutting chips, embedding and assigning; ``no_identity_s`` is
+    the same run with identification off, alternated with it), with the models
     loaded and warmed up first (load time is reported apart). Its time includes decoding, hashing
     the file and writing the rows.
 (b) naive: ``DeepFace.analyze(frame, actions=['emotion'], detector_backend='mtcnn')`` on every
@@ -122,16 +124,20 @@ def deepface_detection_with_our_model(model: Any) -> NaiveFrame:
     return analyse
 
 
-def time_ours(video: Path, detector: Any, emotion_model: Any, settings: Any) -> dict[str, Any]:
+def time_ours(
+    video: Path, detector: Any, emotion_model: Any, settings: Any, embedder: Any = None
+) -> dict[str, Any]:
     from emotion_core.pipeline import analyse_video
     from emotion_core.store import Store
 
     with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "speed.duckdb") as store:
         started, cpu = time.perf_counter(), time.process_time()
-        result = analyse_video(video, store, detector, emotion_model, settings)
+        result = analyse_video(video, store, detector, emotion_model, settings, embedder=embedder)
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     return {
-        "seconds": seconds, "cpu_s": cpu, "frames": result.frames_sampled, "faces": result.faces
+        "seconds": seconds, "cpu_s": cpu, "frames": result.frames_sampled, "faces": result.faces,
+        "tracks": result.tracks, "faces_embedded": result.faces_embedded,
+        "identity_s": result.identity_seconds,
     }
 
 
@@ -163,13 +169,14 @@ def run(
     configure_environment()
     started = time.perf_counter()
     from emotion_core.detection import MTCNNSettings
-    from emotion_core.models import load_detector, load_emotion_model
+    from emotion_core.models import load_detector, load_embedder, load_emotion_model
     from emotion_core.pipeline import AnalysisSettings
     from emotion_core.video import VideoSource
 
     detector_settings = MTCNNSettings()
     detector = load_detector(detector_settings)
     emotion_model = load_emotion_model(emotion_model_name)
+    embedder = load_embedder("auto")
     load_s = time.perf_counter() - started
 
     settings = AnalysisSettings(sample_fps=fps, detector=detector_settings)
@@ -181,12 +188,16 @@ def run(
     frames = list(source.frames(fps))
     started = time.perf_counter()
     warm_up(detector, emotion_model, frames, settings)
+    embedder.embed(embedder.chips(frames[0].image, detector.detect(frames[:1])[0]))
     warmup_s = time.perf_counter() - started
 
-    # the first timed run of ours comes before DeepFace is imported, so the peak memory then is
-    # our pipeline's alone (models, decoding, DuckDB), not DeepFace's MTCNN and TensorFlow graphs
-    ours = [time_ours(video, detector, emotion_model, settings)]
+    # the first timed run of ours comes before DeepFace's detector is built, so the peak memory
+    # then is our pipeline's alone (models, decoding, DuckDB), not DeepFace's MTCNN and graphs
+    ours = [time_ours(video, detector, emotion_model, settings, embedder)]
     our_peak_rss_mb = peak_rss_mb()
+    # the same without identification, alternated with the runs with it: what identity costs
+    no_identity = replace(settings, identify=False)
+    ours_off = [time_ours(video, detector, emotion_model, no_identity)]
 
     if deepface_weights_present():
         naive_path = "DeepFace.analyze(frame, actions=['emotion'], detector_backend='mtcnn')"
@@ -205,11 +216,13 @@ def run(
 
     naive = [time_naive(bgr, analyse)]
     for _ in range(repeat - 1):  # alternate, so a busy spell on a shared machine hits both sides
-        ours.append(time_ours(video, detector, emotion_model, settings))
+        ours.append(time_ours(video, detector, emotion_model, settings, embedder))
+        ours_off.append(time_ours(video, detector, emotion_model, no_identity))
         naive.append(time_naive(bgr, analyse))
     if ours[0]["frames"] != len(frames):
         raise RuntimeError(f"our pipeline sampled {ours[0]['frames']} frames, not {len(frames)}")
     our_s = statistics.median(r["seconds"] for r in ours)
+    our_off_s = statistics.median(r["seconds"] for r in ours_off)
     naive_s = statistics.median(r["seconds"] for r in naive)
     our_cpu_s = statistics.median(r["cpu_s"] for r in ours)
     naive_cpu_s = statistics.median(r["cpu_s"] for r in naive)
@@ -232,6 +245,13 @@ def run(
         "our_ms_per_frame": round(1000 * our_s / len(frames), 1),
         "naive_ms_per_frame": round(1000 * naive_s / len(frames), 1),
         "our_faces": ours[0]["faces"],
+        # who is who: on in "our_s"; "no_identity_s" is the same analysis with it off
+        "embedding_model": embedder.name,
+        "tracks": ours[0]["tracks"],
+        "faces_embedded": ours[0]["faces_embedded"],
+        "identity_s": statistics.median(r["identity_s"] for r in ours),
+        "no_identity_s": round(our_off_s, 3),
+        "realtime_factor_no_identity": round(source.info.duration_s / our_off_s, 2),
         "naive_faces": naive[0]["faces"],
         "realtime_factor": round(source.info.duration_s / our_s, 2),
         "naive_ratio": round(naive_s / our_s, 2),
@@ -244,6 +264,7 @@ def run(
         "naive_path": naive_path,
         "runs": {
             "our_s": [round(r["seconds"], 3) for r in ours],
+            "no_identity_s": [round(r["seconds"], 3) for r in ours_off],
             "naive_s": [round(r["seconds"], 3) for r in naive],
         },
         "cpus": os.cpu_count(),

@@ -1,4 +1,4 @@
-"""The command line: ``python -m emotion_core analyze|export …``."""
+"""The command line: ``python -m emotion_core analyze|export|evaluate|alerts …``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,11 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
+
+from emotion_core.embedding import FaceEmbedderUnavailable
 from emotion_core.emotion import EmotionModelUnavailable
+from emotion_core.roster import RosterError
 from emotion_core.store import DB_ENV_VAR, Store, StoreError, default_db_path
 from emotion_core.video import VideoError, probe
 
@@ -24,7 +28,7 @@ def _add_db(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from emotion_core.models import EMOTION_MODEL_CHOICES
+    from emotion_core.models import EMBEDDING_MODEL_CHOICES, EMOTION_MODEL_CHOICES
 
     parser = argparse.ArgumentParser(
         prog="python -m emotion_core",
@@ -41,6 +45,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--emotion-model", choices=EMOTION_MODEL_CHOICES, default="auto",
         help="auto: DeepFace's model where its weights are available, else the offline default",
     )
+    analyze.add_argument(
+        "--no-identify", action="store_true",
+        help="do not tell students apart: faces are counted and classified for the class-level "
+             "view only, and no face embedding is computed or stored",
+    )
+    analyze.add_argument(
+        "--embedding-model", choices=EMBEDDING_MODEL_CHOICES, default="auto",
+        help="auto: DeepFace's VGG-Face where its weights are available, else the offline Dlib",
+    )
     analyze.add_argument("--group", help="class or group the lessons belong to")
     analyze.add_argument("--date", type=date.fromisoformat, help="lesson date, YYYY-MM-DD")
     analyze.add_argument("--json", action="store_true", help="print one JSON object per video")
@@ -50,6 +63,28 @@ def build_parser() -> argparse.ArgumentParser:
     _add_db(export)
     export.add_argument("--format", choices=("csv", "parquet"), default="csv")
     export.add_argument("--out", type=Path, required=True, help="output file")
+    students = commands.add_parser("students", help="list and correct the students found")
+    actions = students.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser("list", help="every student, with how often and when seen")
+    listing.add_argument("--group", help="only this class or group")
+    listing.add_argument("--json", action="store_true", help="print one JSON object per student")
+    rename = actions.add_parser("rename", help="give a student another name")
+    rename.add_argument("student_id", type=int)
+    rename.add_argument("name")
+    merge = actions.add_parser("merge", help="make two students one (the second goes)")
+    merge.add_argument("keep_id", type=int)
+    merge.add_argument("merged_id", type=int)
+    split = actions.add_parser("split", help="take one track of a video off its student")
+    split.add_argument("video_id", type=int)
+    split.add_argument("track_id", type=int)
+    split.add_argument("--name", help="name of the new student (default: Student <id>)")
+    delete = actions.add_parser(
+        "delete", help="remove a student with their observations and face embeddings"
+    )
+    delete.add_argument("student_id", type=int)
+    for action in (listing, rename, merge, split, delete):
+        _add_db(action)
+
     evaluate = commands.add_parser(
         "evaluate", help="measure emotion models on labelled photos (accuracy, P/R/F1, confusion)"
     )
@@ -75,6 +110,24 @@ def build_parser() -> argparse.ArgumentParser:
         "train-emotion", help="train our own emotion model on FER2013 (torch) and export it to ONNX"
     )
     add_training_arguments(train)
+
+    alerts = commands.add_parser(
+        "alerts", help="check for students who may need help and list the alerts, with why"
+    )
+    _add_db(alerts)
+    alerts.add_argument("--json", action="store_true", help="print one JSON object per alert")
+    alerts.add_argument("--all", action="store_true", help="list dismissed alerts too")
+    alerts.add_argument(
+        "--set", action="append", default=[], metavar="RULE.THRESHOLD=VALUE",
+        help="check with another threshold (repeatable; --rules lists them)",
+    )
+    alerts.add_argument("--rules", action="store_true",
+                        help="describe the rules and their thresholds, and stop")
+    decision = alerts.add_mutually_exclusive_group()
+    for status, verb in (("dismissed", "dismiss"), ("confirmed", "confirm"), ("open", "reopen")):
+        decision.add_argument(f"--{verb}", type=int, metavar="ID", dest=status,
+                              help=f"{verb} alert ID, and stop")
+    alerts.add_argument("--note", help="why, with --dismiss or --confirm")
     return parser
 
 
@@ -112,11 +165,14 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
     configure_environment()
     from emotion_core.detection import MTCNNSettings
-    from emotion_core.models import load_detector, load_emotion_model
+    from emotion_core.models import load_detector, load_embedder, load_emotion_model
     from emotion_core.pipeline import AnalysisSettings, analyse_video
 
     try:
-        settings = AnalysisSettings(sample_fps=args.fps, emotion_model=args.emotion_model)
+        settings = AnalysisSettings(
+            sample_fps=args.fps, emotion_model=args.emotion_model,
+            identify=not args.no_identify, embedding_model=args.embedding_model,
+        )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -129,11 +185,15 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     with Store(args.db) as store:
         detector = load_detector(MTCNNSettings())
         emotion_model = load_emotion_model(args.emotion_model)
+        embedder = (
+            load_embedder(args.embedding_model, store.embedding_models())
+            if settings.identify else None
+        )
         for path in videos:
             bar, update = _progress_bar(path.name, enabled=not args.no_progress)
             try:
                 result = analyse_video(
-                    path, store, detector, emotion_model, settings,
+                    path, store, detector, emotion_model, settings, embedder=embedder,
                     class_group=args.group, recorded_on=args.date, on_progress=update,
                 )
             except VideoError as exc:
@@ -145,10 +205,15 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             if args.json:
                 print(json.dumps(result.as_json()), flush=True)
             else:
+                who = (
+                    f"{result.students} students ({result.new_students} new, "
+                    f"{result.embedding_model})" if result.students is not None
+                    else "identification off"
+                )
                 print(
                     f"{result.file_name}: video {result.video_id}, {result.frames_sampled} frames, "
-                    f"{result.faces} faces in {result.tracks} tracks, {result.seconds:.1f} s "
-                    f"({result.emotion_model})"
+                    f"{result.faces} faces in {result.tracks} tracks, {who}, "
+                    f"{result.seconds:.1f} s ({result.emotion_model})"
                 )
     return 1 if failures else 0
 
@@ -157,6 +222,38 @@ def cmd_export(args: argparse.Namespace) -> int:
     with Store(args.db, read_only=True) as store:
         rows = store.export_observations(args.out, args.format)
     print(f"wrote {rows} observations to {args.out}")
+    return 0
+
+
+def cmd_students(args: argparse.Namespace) -> int:
+    if args.action == "list":
+        with Store(args.db, read_only=True) as store:
+            students = store.students(args.group)
+        if args.json:
+            for row in students.to_dict(orient="records"):
+                print(json.dumps(row, default=str))
+        elif students.empty:
+            print("no students yet: analyse a lesson with identification on")
+        else:
+            for row in students.itertuples():
+                seen = f"{row.first_seen_on} .. {row.last_seen_on}" if row.lessons else "not seen"
+                print(f"{row.student_id:>5}  {row.display_name:<24} {row.class_group or '-':<8} "
+                      f"{row.lessons:>3} lessons {row.observations:>6} faces "
+                      f"{row.seconds_seen:>8.1f} s  {seen}")
+        return 0
+    with Store(args.db) as store:
+        if args.action == "rename":
+            store.rename_student(args.student_id, args.name)
+            print(f"student {args.student_id} is now {args.name.strip()!r}")
+        elif args.action == "merge":
+            store.merge_students(args.keep_id, args.merged_id)
+            print(f"student {args.merged_id} merged into {args.keep_id}")
+        elif args.action == "split":
+            new = store.split_track(args.video_id, args.track_id, args.name)
+            print(f"track {args.track_id} of video {args.video_id} is now student {new}")
+        elif args.action == "delete":
+            store.delete_student(args.student_id)
+            print(f"student {args.student_id} deleted with their observations and embeddings")
     return 0
 
 
@@ -230,6 +327,85 @@ def cmd_train_emotion(args: argparse.Namespace) -> int:
     return run(args, command)
 
 
+def _alert_settings(assignments: list[str]):  # type: ignore[no-untyped-def]
+    from emotion_core.alerts import AlertSettings
+
+    overrides = {}
+    for assignment in assignments:
+        name, equals, value = assignment.partition("=")
+        if not equals:
+            raise ValueError(f"--set needs RULE.THRESHOLD=VALUE, got {assignment!r}")
+        overrides[name.strip()] = value.strip()
+    return AlertSettings().with_overrides(overrides)
+
+
+def _print_rules(settings) -> None:  # type: ignore[no-untyped-def]
+    from emotion_core.alerts import RULES
+
+    for rule in RULES.values():
+        print(f"{rule.name}: {rule.title}\n  {rule.explain(settings)}")
+        for name, value in vars(getattr(settings, rule.name)).items():
+            print(f"    --set {rule.name}.{name}={value}")
+    print("guards, shared by every rule:")
+    for name, value in vars(settings.guards).items():
+        print(f"    --set guards.{name}={value}")
+
+
+def _alert_json(alert: dict) -> dict:  # type: ignore[type-arg]
+    keys = ("alert_id", "rule", "title", "status", "video_id", "file_name", "class_group",
+            "recorded_on", "student_id", "window_start_s", "window_end_s", "summary", "numbers",
+            "thresholds", "review_note")
+    plain = {key: alert[key] for key in keys}
+    plain["recorded_on"] = None if pd.isna(alert["recorded_on"]) else str(alert["recorded_on"])[:10]
+    for key in ("class_group", "review_note"):
+        plain[key] = None if pd.isna(alert[key]) else alert[key]
+    for key in ("alert_id", "video_id", "student_id"):
+        plain[key] = int(alert[key])
+    return plain
+
+
+def cmd_alerts(args: argparse.Namespace) -> int:
+    from emotion_core.alert_checks import check_alerts, current_alerts
+    from emotion_core.alerts import clock
+
+    try:
+        settings = _alert_settings(args.set)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.rules:
+        _print_rules(settings)
+        return 0
+    with Store(args.db, create=False) as store:
+        for status in ("dismissed", "confirmed", "open"):
+            alert_id = getattr(args, status)
+            if alert_id is None:
+                continue
+            try:
+                store.review_alert(alert_id, status, args.note)
+            except KeyError:
+                print(f"error: there is no alert {alert_id}", file=sys.stderr)
+                return 1
+            print(f"alert {alert_id}: {status}")
+            return 0
+        print(check_alerts(store, settings).describe(), file=sys.stderr)
+        alerts = current_alerts(store, include_dismissed=args.all)
+    for alert in alerts.to_dict("records"):
+        if args.json:
+            print(json.dumps(_alert_json(alert)))
+            continue
+        lesson = ", ".join(str(part)[:10] for part in (alert["class_group"], alert["recorded_on"])
+                           if not pd.isna(part))
+        print(f"#{alert['alert_id']} {alert['status']:<9} student {alert['student_id']}  "
+              f"{alert['file_name']}{f' ({lesson})' if lesson else ''}  "
+              f"{clock(alert['window_start_s'])}-{clock(alert['window_end_s'])}  {alert['title']}")
+        print(f"    {alert['summary']}")
+    if not args.json:
+        print(f"{len(alerts)} alert{'s' if len(alerts) != 1 else ''}"
+              + ("" if args.all else " (dismissed ones hidden: --all shows them)"))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.argv = argv
@@ -237,10 +413,11 @@ def main(argv: list[str] | None = None) -> int:
     # which models an analysis used is always worth a line; -v adds the detail
     logging.getLogger("emotion_core").setLevel(logging.DEBUG if args.verbose else logging.INFO)
     commands = {"analyze": cmd_analyze, "analyse": cmd_analyze, "export": cmd_export,
-                "evaluate": cmd_evaluate, "train-emotion": cmd_train_emotion}
+                "evaluate": cmd_evaluate, "students": cmd_students,
+                "train-emotion": cmd_train_emotion, "alerts": cmd_alerts}
     try:
         return commands[args.command](args)
-    except (StoreError, EmotionModelUnavailable) as exc:
+    except (StoreError, RosterError, EmotionModelUnavailable, FaceEmbedderUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

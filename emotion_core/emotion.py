@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 # The order every model's output columns follow, and the order of the probability columns stored.
 EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 NEGATIVE_EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "sad")
+POSITIVE_EMOTIONS: tuple[str, ...] = ("happy",)
 
 
 class EmotionModelUnavailable(RuntimeError):

@@ -6,9 +6,16 @@ import functools
 import logging
 import os
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 from emotion_core.detection import MTCNNDetector, MTCNNSettings
+from emotion_core.embedding import (
+    DeepFaceEmbedder,
+    DlibEmbedder,
+    FaceEmbedder,
+    FaceEmbedderUnavailable,
+)
 from emotion_core.emotion import (
     ClassroomEmotionNet,
     DeepFaceEmotion,
@@ -32,9 +39,14 @@ EMOTION_BACKENDS: dict[str, type] = {
 OFFLINE_DEFAULT_EMOTION_MODEL = "fer"
 EMOTION_MODEL_CHOICES = ("auto", *EMOTION_BACKENDS)
 
+EMBEDDING_BACKENDS: dict[str, type] = {"VGG-Face": DeepFaceEmbedder, "Dlib": DlibEmbedder}
+OFFLINE_DEFAULT_EMBEDDING_MODEL = "Dlib"
+EMBEDDING_MODEL_CHOICES = ("auto", *EMBEDDING_BACKENDS)
+
 _lock = threading.RLock()
 # Why a backend could not be built; remembered so ``auto`` does not retry a download every time.
 _unavailable: dict[str, EmotionModelUnavailable] = {}
+_embedders_unavailable: dict[str, FaceEmbedderUnavailable] = {}
 
 
 def configure_environment() -> None:
@@ -108,4 +120,54 @@ def _built_emotion_model(name: str) -> EmotionModel:
     with tf.device(with_device):
         model = EMOTION_BACKENDS[name]()
     log.info("emotion model: %s on %s", model.description, with_device)
+    return model
+
+
+def load_embedder(name: str = "auto", prefer: Sequence[str] = ()) -> FaceEmbedder:
+    """The face embedding model called ``name``, built once per process.
+
+    ``auto`` takes VGG-Face where its weights are present or can be fetched, else the offline
+    default (Dlib); the log says which. Models in ``prefer`` (those the roster's students were
+    embedded with, see ``Store.embedding_models``) come first, so that ``auto`` does not switch
+    models under a roster, which would start every student anew.
+    """
+    if name not in EMBEDDING_MODEL_CHOICES:
+        raise ValueError(
+            f"unknown embedding model {name!r}; choose one of {', '.join(EMBEDDING_MODEL_CHOICES)}"
+        )
+    with _lock:
+        if name != "auto":
+            return _embedder(name)
+        for known in prefer:
+            if known in EMBEDDING_BACKENDS:
+                try:
+                    return _embedder(known)
+                except FaceEmbedderUnavailable as exc:
+                    log.warning("%s; the students embedded with it cannot be recognised", exc)
+        try:
+            return _embedder("VGG-Face")
+        except FaceEmbedderUnavailable as exc:
+            log.warning("%s; using the offline default %r", exc, OFFLINE_DEFAULT_EMBEDDING_MODEL)
+            return _embedder(OFFLINE_DEFAULT_EMBEDDING_MODEL)
+
+
+def _embedder(name: str) -> FaceEmbedder:
+    if name in _embedders_unavailable:
+        raise _embedders_unavailable[name]
+    try:
+        return _built_embedder(name)
+    except FaceEmbedderUnavailable as exc:
+        _embedders_unavailable[name] = exc
+        raise
+
+
+@functools.cache
+def _built_embedder(name: str) -> FaceEmbedder:
+    configure_environment()
+    with_device = tensorflow_device()
+    import tensorflow as tf
+
+    with tf.device(with_device):
+        model = EMBEDDING_BACKENDS[name]()
+    log.info("face embedding model: %s on %s", model.description, with_device)
     return model

@@ -15,8 +15,16 @@ import pandas as pd
 
 from emotion_core.crops import FacePreprocessing, region_crops, square_boxes
 from emotion_core.detection import FaceDetector, MTCNNSettings
+from emotion_core.embedding import FaceEmbedder
 from emotion_core.emotion import DEFAULT_PREPROCESSING, EMOTIONS, EmotionModel, classify_faces
-from emotion_core.store import AnalysisSummary, Store, VideoRecord
+from emotion_core.identity import (
+    Person,
+    RosterReferences,
+    TrackEmbedding,
+    TrackSampler,
+    identify,
+)
+from emotion_core.store import AnalysisSummary, Store, TrackIdentities, VideoRecord
 from emotion_core.tracking import IoUTracker, iou_matrix
 from emotion_core.types import Faces, Frame, Progress
 from emotion_core.video import VideoError, VideoSource, expected_samples
@@ -64,6 +72,18 @@ class AnalysisSettings:
     preprocessing: FacePreprocessing = DEFAULT_PREPROCESSING
     track_min_iou: float = 0.3
     track_max_gap_s: float = 2.0
+    # a track ends where its face also overlaps another track this much (two people crossing);
+    # appearance joins the pieces up again (see tracking.IoUTracker)
+    track_split_iou: float = 0.1
+    # who is who: False counts and classifies faces for the class-level view only, and stores
+    # no embedding and no student
+    identify: bool = True
+    embedding_model: str = "auto"
+    # chips embedded per track at most (its best ones), whatever the track's length
+    embeddings_per_track: int = 3
+    # cosine distance under which tracks (and a person and a student) are one; None: the
+    # embedding model's calibrated value (embedding.py, BENCHMARKS.md)
+    same_person_distance: float | None = None
 
     def __post_init__(self) -> None:
         if not 0 < self.sample_fps <= 60:
@@ -72,6 +92,8 @@ class AnalysisSettings:
             raise ValueError("batch_frames must be at least 1")
         if self.detect_every < 1:
             raise ValueError("detect_every must be at least 1")
+        if self.embeddings_per_track < 1:
+            raise ValueError("embeddings_per_track must be at least 1")
 
 
 @dataclass(frozen=True)
@@ -84,6 +106,12 @@ class AnalysisResult:
     emotion_model: str
     detector: str
     seconds: float
+    # who is who (None when identification is off)
+    embedding_model: str | None = None
+    students: int | None = None  # people told apart in this video
+    new_students: int | None = None  # of those, not on the roster before
+    faces_embedded: int = 0
+    identity_seconds: float = 0.0  # of ``seconds``: cutting chips, embedding, assigning
 
     def as_json(self) -> dict[str, object]:
         return asdict(self)
@@ -138,12 +166,14 @@ def analyse_frames(
     batch_frames: int,
     detect_every: int = 1,
     preprocessing: FacePreprocessing = DEFAULT_PREPROCESSING,
+    sampler: TrackSampler | None = None,
 ) -> Iterator[list[Faces]]:
     """Detect, classify and track the faces of frames, one batch of frames at a time.
 
     ``detect_every`` 1 searches every frame whole. With k > 1 only every k-th frame is searched
     whole, and every frame is also searched near the faces seen lately that it does not have yet
-    (see ``detect_guided``); ``analyse_video`` takes k from ``AnalysisSettings``.
+    (see ``detect_guided``); ``analyse_video`` takes k from ``AnalysisSettings``. A ``sampler``
+    sees every frame's tracked faces (it keeps and embeds the best chips of each track).
     """
     crop_size = region_crop_size(detector)
     recent = RecentFaces(REGION_MEMORY_S)
@@ -156,8 +186,12 @@ def analyse_frames(
             faces = detect_guided(detector, batch, whole, recent, crop_size)
         position += len(batch)
         faces = [tracker.update(f) for f in faces]
-        for f in faces:
+        for frame, f in zip(batch, faces):
             recent.add(f)
+            if sampler is not None:
+                sampler.add(frame.image, f)
+        if sampler is not None:
+            sampler.flush(batch[-1].time_s)
         yield classify_faces(emotion_model, [f.image for f in batch], faces, preprocessing)
 
 
@@ -325,11 +359,18 @@ def analyse_video(
     emotion_model: EmotionModel,
     settings: AnalysisSettings | None = None,
     *,
+    embedder: FaceEmbedder | None = None,
     class_group: str | None = None,
     recorded_on: date | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> AnalysisResult:
     """Analyse one video into ``store``; re-analysing the same content replaces its rows.
+
+    With ``settings.identify`` (the default) every face gets a student: tracks are embedded
+    (``embedder``, else ``settings.embedding_model`` loaded once per process; ``auto`` keeps
+    the model the stored students were embedded with), joined into
+    people and matched to the students already in ``store``. Re-analysing a video keeps its
+    students' ids.
 
     Raises ``VideoError`` for a file that is not a usable video (nothing is written then). A
     failure part-way marks the video failed, keeps no half-written rows, and re-raises.
@@ -349,16 +390,30 @@ def analyse_video(
         class_group=class_group,
         recorded_on=recorded_on,
     )
-    parameters = {**asdict(settings), "emotion_model": emotion_model.name}
+    sampler = None
+    if settings.identify:
+        if embedder is None:
+            from emotion_core.models import load_embedder
+
+            embedder = load_embedder(settings.embedding_model, store.embedding_models())
+        sampler = TrackSampler(
+            embedder, settings.embeddings_per_track, max_gap_s=settings.track_max_gap_s
+        )
+    parameters = {
+        **asdict(settings), "emotion_model": emotion_model.name,
+        "embedding_model": embedder.name if sampler is not None and embedder else None,
+    }
     video_id = store.begin_analysis(record, parameters)
     log.debug("analysing %s as video %d with %s", info.path.name, video_id, emotion_model.name)
-    tracker = IoUTracker(settings.track_min_iou, settings.track_max_gap_s)
+    tracker = IoUTracker(
+        settings.track_min_iou, settings.track_max_gap_s, settings.track_split_iou
+    )
     frames_total = expected_samples(info, settings.sample_fps)
     frames_done = faces_seen = 0
     try:
         stages = analyse_frames(
             source.frames(settings.sample_fps), detector, emotion_model, tracker,
-            settings.batch_frames, settings.detect_every, settings.preprocessing,
+            settings.batch_frames, settings.detect_every, settings.preprocessing, sampler,
         )
         for faces in stages:
             store.stage_observations(observation_rows(video_id, faces))
@@ -369,6 +424,18 @@ def analyse_video(
                     frames_done, max(frames_total, frames_done), faces_seen,
                     time.perf_counter() - started,
                 ))
+        identities = people = None
+        assign_started = time.perf_counter()
+        if sampler is not None and embedder is not None:
+            stored_group = (store.video(video_id) or {}).get("class_group")
+            group = class_group or (stored_group if isinstance(stored_group, str) else None)
+            tracks = sampler.finish()
+            student_ids, centroids = store.reference_embeddings(embedder.name, group)
+            roster = RosterReferences(embedder.name, student_ids, centroids)
+            threshold = settings.same_person_distance or embedder.same_person_distance
+            people = identify(tracks, sampler.co_occurring, roster, threshold)
+            identities = TrackIdentities(embedder.name, track_identity_rows(tracks, people))
+        assign_seconds = time.perf_counter() - assign_started
     except VideoError as exc:
         store.fail_analysis(video_id, str(exc))
         raise
@@ -386,6 +453,13 @@ def analyse_video(
         emotion_model=emotion_model.name,
         detector=detector.description,
         seconds=round(time.perf_counter() - started, 3),
+        embedding_model=identities.model if identities is not None else None,
+        students=len(people) if people is not None else None,
+        new_students=sum(p.student_id is None for p in people) if people is not None else None,
+        faces_embedded=sampler.faces_embedded if sampler is not None else 0,
+        identity_seconds=round(
+            sampler.seconds + assign_seconds if sampler is not None else 0.0, 3
+        ),
     )
     store.finish_analysis(
         video_id,
@@ -393,5 +467,21 @@ def analyse_video(
             frames_sampled=result.frames_sampled, faces=result.faces, tracks=result.tracks,
             seconds=result.seconds, emotion_model=result.emotion_model, detector=result.detector,
         ),
+        identities,
     )
     return result
+
+
+def track_identity_rows(tracks: Sequence[TrackEmbedding], people: Sequence[Person]) -> pd.DataFrame:
+    """The store's ``TrackIdentities`` rows: one per track, with its person and student."""
+    person_of = {t: (n, p.student_id) for n, p in enumerate(people) for t in p.track_ids}
+    return pd.DataFrame({
+        "track_id": [t.track_id for t in tracks],
+        "person": [person_of[t.track_id][0] for t in tracks],
+        "student_id": pd.array([person_of[t.track_id][1] for t in tracks], dtype="Int64"),
+        "first_s": [t.first_s for t in tracks],
+        "last_s": [t.last_s for t in tracks],
+        "samples": [t.samples for t in tracks],
+        "quality": [t.quality for t in tracks],
+        "embedding": [t.embedding.tolist() for t in tracks],
+    })

@@ -16,6 +16,7 @@ import duckdb
 import pandas as pd
 
 from emotion_core.emotion import EMOTIONS
+from emotion_core.roster import StudentRoster
 
 DB_ENV_VAR = "CLASSROOM_DB"
 DEFAULT_DB_PATH = Path("data") / "classroom.duckdb"
@@ -70,8 +71,62 @@ MIGRATIONS: tuple[str, ...] = (
     -- rows of analyses in progress; moved into observations in one transaction when one ends
     CREATE TABLE observations_staging ({_OBSERVATION_COLUMNS_SQL});
     """,
+    """
+    CREATE SEQUENCE student_id_seq START 1;
+    CREATE TABLE students (
+        student_id INTEGER PRIMARY KEY DEFAULT nextval('student_id_seq'),
+        display_name VARCHAR NOT NULL,
+        class_group VARCHAR,
+        created_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+    );
+    -- One reference embedding per track (the mean of its best chips). These identify children:
+    -- they never leave this file (no export writes them) and go with their student.
+    CREATE TABLE face_embeddings (
+        student_id INTEGER NOT NULL,
+        video_id INTEGER NOT NULL,
+        track_id INTEGER NOT NULL,
+        model VARCHAR NOT NULL,
+        first_s DOUBLE NOT NULL,
+        last_s DOUBLE NOT NULL,
+        samples INTEGER NOT NULL,
+        quality REAL NOT NULL,
+        embedding FLOAT[] NOT NULL
+    );
+    -- the embedding model an analysis used; NULL when identification was off
+    ALTER TABLE videos ADD COLUMN embedding_model VARCHAR;
+    """,
+    """
+    CREATE SEQUENCE alert_id_seq START 1;
+    -- what the alert rules raised (emotion_core/alerts.py), and what people decided about it
+    CREATE TABLE alerts (
+        alert_id INTEGER PRIMARY KEY DEFAULT nextval('alert_id_seq'),
+        rule VARCHAR NOT NULL,
+        video_id INTEGER NOT NULL,
+        student_id INTEGER NOT NULL,
+        window_start_s DOUBLE NOT NULL,
+        window_end_s DOUBLE NOT NULL,
+        summary VARCHAR NOT NULL,
+        numbers JSON NOT NULL,
+        thresholds JSON NOT NULL,
+        -- raised by the latest check; a reviewed alert that a later check no longer raises is
+        -- kept, inactive, so that the decision holds if the same alert is raised again
+        active BOOLEAN NOT NULL DEFAULT true,
+        status VARCHAR NOT NULL DEFAULT 'open'
+            CHECK (status IN ('open', 'dismissed', 'confirmed')),
+        review_note VARCHAR,
+        reviewed_at TIMESTAMP,
+        raised_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+        checked_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+    );
+    -- what the latest check was computed from (observations, settings), to skip a check that
+    -- would find the same
+    CREATE TABLE alert_checks (inputs VARCHAR NOT NULL, checked_at TIMESTAMP NOT NULL);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+ALERT_STATUSES: tuple[str, ...] = ("open", "dismissed", "confirmed")
 
 
 class StoreError(Exception):
@@ -95,6 +150,26 @@ class VideoRecord:
     height: int
     class_group: str | None = None
     recorded_on: date | None = None
+
+
+# What ``finish_analysis`` needs to record who is who (see ``TrackIdentities``).
+TRACK_IDENTITY_COLUMNS: tuple[str, ...] = (
+    "track_id", "person", "student_id", "first_s", "last_s", "samples", "quality", "embedding",
+)
+
+
+@dataclass(frozen=True)
+class TrackIdentities:
+    """Who each track of an analysis is, written with its observations.
+
+    ``tracks`` has one row per track, in ``TRACK_IDENTITY_COLUMNS``: ``person`` numbers the
+    people of the video (tracks with one number are one person), ``student_id`` is the known
+    student that person is, or missing (NA) for a new student, and ``embedding`` is the track's
+    reference vector (a list of floats) of ``model``.
+    """
+
+    model: str
+    tracks: pd.DataFrame
 
 
 @dataclass(frozen=True)
@@ -135,13 +210,19 @@ class _AnalysesInProgress:
 _IN_PROGRESS = _AnalysesInProgress()
 
 
-class Store:
-    """One DuckDB file. Safe to share between threads of one process (one writer at a time)."""
+class Store(StudentRoster):
+    """One DuckDB file. Safe to share between threads of one process (one writer at a time).
 
-    def __init__(self, path: str | Path | None = None, read_only: bool = False) -> None:
+    The students' operations (list, rename, merge, split, delete) come from ``StudentRoster``.
+    """
+
+    def __init__(self, path: str | Path | None = None, read_only: bool = False,
+                 create: bool = True) -> None:
+        """``create=False`` (implied by ``read_only``): a missing file is an error, not a new
+        database."""
         self.path = Path(path) if path is not None else default_db_path()
         self.read_only = read_only
-        if read_only and not self.path.is_file():
+        if (read_only or not create) and not self.path.is_file():
             raise StoreError(f"no database at {self.path}: analyse a video first")
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -302,10 +383,30 @@ class Store:
             cur.execute("INSERT INTO observations_staging SELECT * FROM observation_batch")
             cur.unregister("observation_batch")
 
-    def finish_analysis(self, video_id: int, summary: AnalysisSummary) -> None:
-        """Replace the video's observations with the staged ones and mark it done, atomically."""
+    def finish_analysis(
+        self, video_id: int, summary: AnalysisSummary, identities: TrackIdentities | None = None
+    ) -> None:
+        """Replace the video's observations with the staged ones and mark it done, atomically.
+
+        With ``identities`` the observations get their students (new ones are created, named
+        "Student <id>") and the video's reference embeddings replace those of an earlier
+        analysis. Without, the video has no students and no embeddings (identification off).
+        Students that an earlier analysis of this video created and that are now seen nowhere
+        are removed.
+        """
         parameters = self._pending_parameters.get(video_id)
         with self._transaction() as cur:
+            earlier = {
+                int(sid) for (sid,) in cur.execute(
+                    "SELECT student_id FROM face_embeddings WHERE video_id = ? UNION "
+                    "SELECT student_id FROM observations WHERE video_id = ? "
+                    "AND student_id IS NOT NULL",
+                    [video_id, video_id],
+                ).fetchall()
+            }
+            cur.execute("DELETE FROM face_embeddings WHERE video_id = ?", [video_id])
+            if identities is not None:
+                self._record_identities(cur, video_id, identities)
             cur.execute("DELETE FROM observations WHERE video_id = ?", [video_id])
             cur.execute(
                 "INSERT INTO observations SELECT * FROM observations_staging WHERE video_id = ?"
@@ -323,7 +424,69 @@ class Store:
                 [summary.frames_sampled, summary.faces, summary.tracks, summary.seconds,
                  summary.emotion_model, summary.detector, parameters, video_id],
             )
+            cur.execute(
+                "UPDATE videos SET embedding_model = ? WHERE video_id = ?",
+                [identities.model if identities is not None else None, video_id],
+            )
+            cur.execute(
+                """
+                DELETE FROM students s WHERE list_contains(?::INTEGER[], s.student_id)
+                AND NOT EXISTS (SELECT 1 FROM observations o WHERE o.student_id = s.student_id)
+                AND NOT EXISTS (SELECT 1 FROM face_embeddings e WHERE e.student_id = s.student_id)
+                """,
+                [sorted(earlier)],
+            )
         self._ended(video_id)
+
+    def _record_identities(
+        self, cur: duckdb.DuckDBPyConnection, video_id: int, identities: TrackIdentities
+    ) -> None:
+        """New students for the unknown people; students onto the staged rows; embeddings."""
+        tracks = identities.tracks
+        missing = set(TRACK_IDENTITY_COLUMNS) - set(tracks.columns)
+        if missing:
+            raise ValueError(f"track identities lack columns: {sorted(missing)}")
+        if tracks.empty:
+            return
+        # (fetchall: a result left unread would keep ``register`` below from running)
+        [(group,)] = cur.execute(
+            "SELECT class_group FROM videos WHERE video_id = ?", [video_id]
+        ).fetchall()
+        students = {}
+        for person, known in tracks.groupby("person", sort=True)["student_id"].first().items():
+            if pd.isna(known):
+                [(new_id,)] = cur.execute("SELECT nextval('student_id_seq')").fetchall()
+                cur.execute(
+                    "INSERT INTO students (student_id, display_name, class_group) VALUES (?, ?, ?)",
+                    [new_id, f"Student {new_id}", group],
+                )
+                students[person] = new_id
+            else:
+                students[person] = int(known)
+        rows = pd.DataFrame({
+            "student_id": tracks["person"].map(students).astype("int64"),
+            "video_id": video_id,
+            "track_id": tracks["track_id"].astype("int64"),
+            "model": identities.model,
+            "first_s": tracks["first_s"].astype(float),
+            "last_s": tracks["last_s"].astype(float),
+            "samples": tracks["samples"].astype("int64"),
+            "quality": tracks["quality"].astype(float),
+            "embedding": [list(map(float, e)) for e in tracks["embedding"]],
+        })
+        cur.register("track_identities", rows)
+        cur.execute(
+            """
+            UPDATE observations_staging o SET student_id = t.student_id FROM track_identities t
+            WHERE o.video_id = ? AND o.track_id = t.track_id
+            """,
+            [video_id],
+        )
+        cur.execute(
+            "INSERT INTO face_embeddings SELECT student_id, video_id, track_id, model, first_s,"
+            " last_s, samples, quality, embedding::FLOAT[] FROM track_identities"
+        )
+        cur.unregister("track_identities")
 
     def fail_analysis(self, video_id: int, reason: str) -> None:
         """Drop the staged rows; an earlier complete analysis of the video stays as it was."""
@@ -389,3 +552,121 @@ class Store:
             else:
                 relation.write_parquet(str(out))
             return int(cur.execute("SELECT count(*) FROM observations").fetchone()[0])
+
+    # -- alerts ---------------------------------------------------------------------------------
+
+    def alert_observations(self, video_id: int, columns: Sequence[str]) -> pd.DataFrame:
+        """The ``columns`` of a lesson's observations that have a student id, in time order."""
+        unknown = set(columns) - set(OBSERVATION_COLUMNS)
+        if unknown:
+            raise ValueError(f"observations have no columns {sorted(unknown)}")
+        with self._cursor() as cur:
+            return cur.execute(
+                f"SELECT {', '.join(columns)} FROM observations"
+                " WHERE video_id = ? AND student_id IS NOT NULL ORDER BY observed_at_s, track_id",
+                [video_id],
+            ).df()
+
+    def observations_fingerprint(self) -> str:
+        """Changes whenever an observation is added, removed, read differently or given another
+        student."""
+        columns = ", ".join(["video_id", "frame_index", "track_id", "student_id",
+                             "detection_score", *EMOTIONS])
+        with self._cursor() as cur:
+            count, digest = cur.execute(
+                f"SELECT count(*), coalesce(sum(hash({columns})), 0) FROM observations"
+            ).fetchone()
+        return f"{count}:{digest}"
+
+    def last_alert_check(self) -> str | None:
+        """The ``inputs`` of the latest ``save_alert_check``."""
+        with self._cursor() as cur:
+            row = cur.execute("SELECT inputs FROM alert_checks").fetchone()
+        return None if row is None else str(row[0])
+
+    def save_alert_check(self, found: pd.DataFrame, gone: Sequence[int], inputs: str) -> None:
+        """Store the result of a check, in one transaction.
+
+        ``found``: one row per alert raised (the ``alerts`` table's columns from ``rule`` to
+        ``thresholds``, the last two as dicts), with ``alert_id`` set where it is an alert
+        already stored and missing where it is new. ``gone``: stored alerts not raised again;
+        those nobody reviewed are deleted, the others kept inactive with their decision.
+        """
+        columns = ["rule", "video_id", "student_id", "window_start_s", "window_end_s",
+                   "summary", "numbers", "thresholds"]
+        batch = found[["alert_id", *columns]].copy()
+        for column in ("numbers", "thresholds"):
+            batch[column] = [json.dumps(value) for value in batch[column]]
+        batch["alert_id"] = batch["alert_id"].astype("Int64")
+        with self._transaction() as cur:
+            cur.execute(
+                "DELETE FROM alerts WHERE list_contains(?::INTEGER[], alert_id)"
+                " AND status = 'open'",
+                [list(gone)],
+            )
+            cur.execute(
+                "UPDATE alerts SET active = false WHERE list_contains(?::INTEGER[], alert_id)",
+                [list(gone)],
+            )
+            cur.register("found_alerts", batch)
+            cur.execute(
+                """
+                UPDATE alerts SET window_start_s = f.window_start_s,
+                    window_end_s = f.window_end_s, summary = f.summary, numbers = f.numbers,
+                    thresholds = f.thresholds, active = true, checked_at = current_timestamp
+                FROM found_alerts f WHERE alerts.alert_id = f.alert_id
+                """
+            )
+            cur.execute(
+                f"INSERT INTO alerts ({', '.join(columns)}) SELECT {', '.join(columns)}"
+                " FROM found_alerts WHERE alert_id IS NULL"
+                " ORDER BY video_id, student_id, window_start_s, rule"
+            )
+            cur.unregister("found_alerts")
+            cur.execute("DELETE FROM alert_checks")
+            cur.execute("INSERT INTO alert_checks VALUES (?, current_timestamp)", [inputs])
+
+    def alerts(self, include_inactive: bool = False, alert_id: int | None = None) -> pd.DataFrame:
+        """Stored alerts with their lesson's file name, group and date, newest lesson first;
+        ``numbers`` and ``thresholds`` as dicts. Only those the latest check raised unless
+        ``include_inactive``."""
+        conditions, params = [], []
+        if not include_inactive:
+            conditions.append("a.active")
+        if alert_id is not None:
+            conditions.append("a.alert_id = ?")
+            params.append(alert_id)
+        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+        with self._cursor() as cur:
+            frame = cur.execute(
+                f"""
+                SELECT a.*, v.file_name, v.class_group, v.recorded_on
+                FROM alerts a LEFT JOIN videos v USING (video_id) {where}
+                ORDER BY v.recorded_on DESC NULLS LAST, a.video_id DESC, a.student_id,
+                    a.window_start_s, a.rule
+                """,
+                params,
+            ).df()
+        for column in ("numbers", "thresholds"):
+            frame[column] = [json.loads(value) for value in frame[column]]
+        return frame
+
+    def alert(self, alert_id: int) -> dict[str, Any] | None:
+        frame = self.alerts(include_inactive=True, alert_id=alert_id)
+        return None if frame.empty else frame.iloc[0].to_dict()
+
+    def review_alert(self, alert_id: int, status: str, note: str | None = None) -> None:
+        """Record a person's decision: ``dismissed``, ``confirmed``, or ``open`` to undo one."""
+        if status not in ALERT_STATUSES:
+            raise ValueError(f"an alert's status is one of {', '.join(ALERT_STATUSES)}, not {status!r}")
+        with self._transaction() as cur:
+            row = cur.execute(
+                """
+                UPDATE alerts SET status = ?, review_note = ?,
+                    reviewed_at = CASE WHEN ? = 'open' THEN NULL ELSE current_timestamp END
+                WHERE alert_id = ? RETURNING alert_id
+                """,
+                [status, note, status, alert_id],
+            ).fetchone()
+        if row is None:
+            raise KeyError(f"there is no alert {alert_id}")

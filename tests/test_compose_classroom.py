@@ -24,6 +24,7 @@ from benchmarks.compose_classroom import (
     TRUTH_COLUMNS,
     ComposedVideo,
     FrameRenderer,
+    _pick_subjects,
     build_absence_schedule,
     build_expression_schedule,
     compose_classroom,
@@ -203,3 +204,12 @@ def test_cli_missing_faces_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture
     code = main(["--out", str(tmp_path / "x.mp4"), "--faces", str(tmp_path / "nope")])
     assert code == 2
     assert "faces folder" in capsys.readouterr().err
+
+
+def test_a_crowded_room_seats_each_subject_at_most_twice() -> None:
+    photos = {s: [] for s in ("KA", "KL", "KM")}
+    assert _pick_subjects(photos, None) == ["KA", "KL", "KM"]
+    assert _pick_subjects(photos, 2) == ["KA", "KL"]
+    assert _pick_subjects(photos, 5) == ["KA", "KL", "KM", "KA", "KL"]
+    with pytest.raises(ValueError, match="people must be in 1..6"):
+        _pick_subjects(photos, 7)

@@ -25,7 +25,8 @@ from emotion_core.store import OBSERVATION_COLUMNS, Store
 from emotion_core.types import Faces, Progress
 from emotion_core.video import VideoError
 
-TWO_PER_SECOND = AnalysisSettings(sample_fps=2.0)
+# the offline embedding model: no test tries to download VGG-Face's weights
+TWO_PER_SECOND = AnalysisSettings(sample_fps=2.0, embedding_model="Dlib")
 
 
 @dataclass
@@ -119,7 +120,8 @@ def four_adults(tmp_path_factory: pytest.TempPathFactory, intel_classroom: Path,
                 detector: MTCNNDetector, fer_model: EmotionModel) -> Analysed:
     """Every frame of the four-adults clip (45 frames at 15 fps)."""
     db = tmp_path_factory.mktemp("four_adults") / "lessons.duckdb"
-    return analyse_into(db, intel_classroom, detector, fer_model, AnalysisSettings(sample_fps=15))
+    settings = AnalysisSettings(sample_fps=15, embedding_model="Dlib")
+    return analyse_into(db, intel_classroom, detector, fer_model, settings)
 
 
 @pytest.fixture(scope="module")
@@ -230,7 +232,8 @@ def test_a_model_failing_midway_keeps_the_earlier_analysis(
     detector: MTCNNDetector, fer_model: EmotionModel,
 ) -> None:
     db, earlier = lesson_db
-    settings = AnalysisSettings(sample_fps=2.0, batch_frames=2)  # several batches staged first
+    # several batches staged first
+    settings = AnalysisSettings(sample_fps=2.0, batch_frames=2, embedding_model="Dlib")
     with Store(db) as store:
         # a new lesson: marked failed, with the reason
         failing = FailingModel(fer_model, fail_on=3)

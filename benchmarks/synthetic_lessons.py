@@ -1,0 +1,360 @@
+"""A term of synthetic lessons with known anomalies planted in it, to test and measure the alerts.
+
+What is generated
+-----------------
+One class of ``students`` seen in ``lessons`` lessons of ``lesson_s`` seconds, sampled at
+``sample_fps`` frames a second: the rows the pipeline would store, student ids filled in.
+
+Each frame's seven probabilities are a softmax over logits made of:
+
+* a typical resting face (mostly neutral, some sad and happy), plus a small offset of each
+  student's own, plus, for the **biased** students, a large constant one: the model always reads
+  one as sad, one as angry, one as happy (on the real CCTV clip the offline model reads nearly
+  every child as sad most of the time; see docs/alerts.md);
+* a slow **mood** (an Ornstein-Uhlenbeck process, so minutes of drift, plus a shift for the
+  day) that moves probability between happy and the negative classes;
+* class events: one or two **laughs** that everyone joins (each to their own degree) and in
+  some lessons a class-wide **dip** (a test handed out);
+* per-frame noise, as a classifier's readings jump from frame to frame.
+
+Students are out of view now and then (turned away, hidden), faces are missed in some frames,
+a few percent of detections are poor and read at random, and some students spend minutes
+**looking down** at their desks: poor detections (scores 0.80-0.90) that the model reads as sad.
+One student-lesson sees a student for only a few seconds, strongly negative.
+
+Planted anomalies (``Planted``), two of each rule, on students without a constant bias:
+
+* ``sustained_negative``: 2.5-4 minutes of a clearly sad face;
+* ``below_own_baseline``: a whole lesson in a lower mood;
+* ``apart_from_class``: a student who does not join a class laugh of at least 60 s;
+* ``sharp_drop``: the mood falls at one moment and stays down for at least 5 minutes.
+
+``score`` compares alerts with what was planted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+
+from emotion_core.emotion import EMOTIONS
+from emotion_core.store import AnalysisSummary, Store, VideoRecord
+
+RULES = ("sustained_negative", "below_own_baseline", "apart_from_class", "sharp_drop")
+
+_E = {name: i for i, name in enumerate(EMOTIONS)}
+# logits of a typical resting face: neutral first, then sad, happy
+RESTING = np.array([0.0, -1.5, -0.3, 0.3, 0.6, -0.5, 1.2])
+# how one unit of mood moves the logits
+MOOD = np.zeros(len(EMOTIONS))
+MOOD[[_E["happy"], _E["sad"], _E["angry"], _E["fear"], _E["disgust"]]] = [1.0, -0.8, -0.4, -0.4, -0.3]
+# constant offsets of the students the model reads wrongly all the time
+BIASES = {"sad": (_E["sad"], 2.2), "angry": (_E["angry"], 2.0), "happy": (_E["happy"], 1.6)}
+
+
+@dataclass(frozen=True)
+class Planted:
+    """An anomaly put into one student-lesson; its effect lasts from ``start_s`` to ``end_s``."""
+
+    rule: str
+    lesson: int
+    student_id: int
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True)
+class TermPlan:
+    seed: int = 0
+    students: int = 12
+    lessons: int = 6
+    lesson_s: float = 1200.0
+    sample_fps: float = 2.0
+    frame_noise: float = 0.7  # sd of each logit, frame to frame
+    mood_sd: float = 0.35  # of the slow drift
+    mood_tau_s: float = 90.0
+    day_sd: float = 0.2  # of each student-lesson's shift
+    plants_per_rule: int = 2
+    # 1: the anomalies described above; smaller values plant weaker ones (the mood shifts, and
+    # how little the apart student joins the laugh, scale with it)
+    plant_strength: float = 1.0
+
+
+@dataclass
+class SyntheticTerm:
+    plan: TermPlan
+    lessons: list[pd.DataFrame]  # observation rows per lesson (video_id filled in by write_term)
+    planted: list[Planted]
+    biased: dict[int, str]  # student id -> the class the model always leans to
+    decoys: list[tuple[str, int, int]] = field(default_factory=list)  # (kind, lesson, student)
+
+    @property
+    def student_ids(self) -> list[int]:
+        return list(range(1, self.plan.students + 1))
+
+
+def _ou(rng: np.random.Generator, n: int, dt: float, sd: float, tau: float) -> np.ndarray:
+    """An Ornstein-Uhlenbeck path of ``n`` steps, stationary sd ``sd``, time constant ``tau``."""
+    a = np.exp(-dt / tau)
+    steps = rng.normal(0.0, sd * np.sqrt(1 - a * a), n)
+    path = np.empty(n)
+    path[0] = rng.normal(0.0, sd)
+    for i in range(1, n):
+        path[i] = a * path[i - 1] + steps[i]
+    return path
+
+
+def _bump(t: np.ndarray, start: float, end: float, ramp_s: float = 5.0) -> np.ndarray:
+    """1 inside [start, end], with linear ramps of ``ramp_s`` at both ends; 0 outside."""
+    up = np.clip((t - start) / ramp_s + 1, 0, 1)
+    down = np.clip((end - t) / ramp_s + 1, 0, 1)
+    return np.minimum(up, down)
+
+
+def _quiet_start(rng: np.random.Generator, events: list[tuple[float, float]], length: float,
+                 lesson_s: float) -> float | None:
+    """A start for an episode of ``length`` that overlaps none of the class's events (with a
+    minute to spare before it, for the rules that compare with the minute before)."""
+    for _ in range(1000):
+        start = rng.uniform(90, lesson_s - length)
+        if all(start + length < s - 10 or start - 70 > e for s, e in events):
+            return start
+    return None
+
+
+def _plant(rng: np.random.Generator, rule: str, slot: tuple[int, int], planted: list[Planted],
+           laughs: list[list[tuple[float, float]]], dips: list[list[tuple[float, float]]],
+           plan: TermPlan) -> Planted | None:
+    """An anomaly of ``rule`` in this student-lesson, or None where it cannot go."""
+    lesson, student = slot
+    if any((p.lesson, p.student_id) == slot for p in planted):
+        return None
+    if rule == "below_own_baseline":
+        if any(p.rule == rule and p.student_id == student for p in planted):
+            return None
+        return Planted(rule, lesson, student, 0.0, plan.lesson_s)
+    if rule == "apart_from_class":
+        start, end = laughs[lesson][0]
+        return Planted(rule, lesson, student, start, end)
+    length = rng.uniform(150, 240) if rule == "sustained_negative" else rng.uniform(300, 600)
+    start = _quiet_start(rng, laughs[lesson] + dips[lesson], length, plan.lesson_s)
+    return None if start is None else Planted(rule, lesson, student, start, start + length)
+
+
+def _visibility(rng: np.random.Generator, t: np.ndarray) -> np.ndarray:
+    """In view for stretches of about two minutes, out of view for a few seconds between."""
+    seen = np.zeros(len(t), dtype=bool)
+    now, visible = 0.0, rng.random() < 0.9
+    while now < t[-1] + 1:
+        length = rng.exponential(120.0) if visible else rng.exponential(8.0) + 1.0
+        seen[(t >= now) & (t < now + length)] = visible
+        now, visible = now + length, not visible
+    return seen & (rng.random(len(t)) > 0.05)  # and the detector misses a face now and then
+
+
+def make_term(plan: TermPlan | None = None) -> SyntheticTerm:
+    plan = plan or TermPlan()
+    rng = np.random.default_rng(plan.seed)
+    students = np.arange(1, plan.students + 1)
+    t = np.arange(0.0, plan.lesson_s, 1.0 / plan.sample_fps)
+    dt = 1.0 / plan.sample_fps
+
+    faces = RESTING + rng.normal(0.0, 0.3, (plan.students, len(EMOTIONS)))
+    biased_rows = rng.choice(plan.students, size=len(BIASES), replace=False)
+    biased: dict[int, str] = {}
+    for row, (name, (column, offset)) in zip(biased_rows, BIASES.items()):
+        faces[row, column] += offset
+        biased[int(students[row])] = name
+    unbiased = [int(s) for s in students if int(s) not in biased]
+
+    # class events per lesson
+    laughs, dips = [], []
+    for _ in range(plan.lessons):
+        starts = rng.uniform(60, plan.lesson_s - 200, size=rng.integers(1, 3))
+        lesson_laughs = [(s, s + rng.uniform(60, 90)) for s in np.sort(starts)]
+        laughs.append(lesson_laughs)
+        dip_start = rng.uniform(60, plan.lesson_s - 200)
+        dips.append([(dip_start, dip_start + rng.uniform(60, 120))] if rng.random() < 0.5 else [])
+
+    # where to plant: distinct student-lessons of unbiased students, a whole-lesson low mood on
+    # distinct students (two such lessons of one student would hide each other), and episodes
+    # within a lesson away from the class's own events, so that each plant tests its own rule
+    slots = [(lesson, s) for lesson in range(plan.lessons) for s in unbiased]
+    slots = [slots[i] for i in rng.permutation(len(slots))]
+    brief_slot = slots.pop()  # a student seen for seconds only: must not raise anything
+    planted: list[Planted] = []
+    for rule in RULES:
+        for _ in range(plan.plants_per_rule):
+            planted.append(next(
+                p for slot in slots if (p := _plant(rng, rule, slot, planted, laughs, dips, plan))
+            ))
+    by_slot = {(p.lesson, p.student_id): p for p in planted}
+
+    lessons: list[pd.DataFrame] = []
+    decoys: list[tuple[str, int, int]] = [("seen_briefly", brief_slot[0], brief_slot[1])]
+    for lesson in range(plan.lessons):
+        parts = []
+        looking_down = set(rng.choice(students, size=min(4, plan.students), replace=False).tolist())
+        for row, student in enumerate(students):
+            student = int(student)
+            mood = rng.normal(0.0, plan.day_sd) + _ou(rng, len(t), dt, plan.mood_sd, plan.mood_tau_s)
+            joins = np.ones(len(t)) * rng.uniform(0.7, 1.2)
+            laugh = sum((_bump(t, s, e) for s, e in laughs[lesson]), np.zeros(len(t)))
+            dip = sum((_bump(t, s, e, 10.0) for s, e in dips[lesson]), np.zeros(len(t)))
+            planted_here = by_slot.get((lesson, student))
+            if planted_here is not None:
+                p, strength = planted_here, plan.plant_strength
+                if p.rule == "sustained_negative":
+                    mood = mood - 2.5 * strength * _bump(t, p.start_s, p.end_s, 10.0)
+                elif p.rule == "below_own_baseline":
+                    mood = mood - 1.5 * strength
+                elif p.rule == "apart_from_class":
+                    joins = np.where(_bump(t, p.start_s, p.end_s) > 0, joins * (1 - strength),
+                                     joins)
+                else:
+                    mood = mood - 2.5 * strength * (t >= p.start_s) * (t <= p.end_s)
+            mood = mood + 3.0 * laugh * joins - 0.8 * dip
+            logits = faces[row] + mood[:, None] * MOOD + rng.normal(0.0, plan.frame_noise,
+                                                                    (len(t), len(EMOTIONS)))
+            score = 0.9 + 0.1 * rng.beta(5.0, 1.0, len(t))
+            seen = _visibility(rng, t)
+            if planted_here is not None:  # what cannot be seen cannot be found
+                seen |= (t >= planted_here.start_s) & (t <= planted_here.end_s) & (
+                    rng.random(len(t)) > 0.05)
+            if (lesson, student) == brief_slot:
+                start = rng.uniform(60, plan.lesson_s - 60)
+                seen = (t >= start) & (t < start + 15.0)
+                logits = logits - 2.5 * MOOD
+            if student in looking_down and planted_here is None:
+                start = rng.uniform(0, plan.lesson_s - 180)
+                down = (t >= start) & (t < start + rng.uniform(60, 180))
+                logits[down, _E["sad"]] += 2.5
+                score[down] = rng.uniform(0.80, 0.90, int(down.sum()))
+                decoys.append(("looking_down", lesson, student))
+            probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
+            probabilities /= probabilities.sum(axis=1, keepdims=True)
+            # poor detections read at random
+            poor = rng.random(len(t)) < 0.03
+            probabilities[poor] = rng.dirichlet(np.ones(len(EMOTIONS)), int(poor.sum()))
+            score[poor] = rng.uniform(0.80, 0.90, int(poor.sum()))
+            parts.append(observation_rows(t[seen], student, probabilities[seen], score[seen]))
+        lessons.append(pd.concat(parts, ignore_index=True).sort_values(
+            ["frame_index", "track_id"], ignore_index=True))
+    return SyntheticTerm(plan, lessons, planted, biased, decoys)
+
+
+def observation_rows(t: np.ndarray, student: int, probabilities: np.ndarray,
+                     score: np.ndarray | float = 0.99) -> pd.DataFrame:
+    """Stored observation rows of one student seen at times ``t`` (s) with (n, 7) emotion
+    ``probabilities`` and detection ``score``; ``video_id`` 0 until written."""
+    n = len(t)
+    x1 = np.full(n, 40.0 * student, dtype=np.float32)
+    return pd.DataFrame({
+        "video_id": 0,
+        "frame_index": np.round(t * 25).astype(np.int64),  # a 25 fps video
+        "observed_at_s": t,
+        "track_id": student,
+        "student_id": pd.array(np.full(n, student), dtype="Int64"),
+        "x1": x1, "y1": np.float32(100.0), "x2": x1 + 30, "y2": np.float32(130.0),
+        "detection_score": np.broadcast_to(np.asarray(score, dtype=np.float32), (n,)),
+        **{e: probabilities[:, i].astype(np.float32) for i, e in enumerate(EMOTIONS)},
+        "top_emotion": np.asarray(EMOTIONS)[probabilities.argmax(axis=1)],
+    })
+
+
+def lesson_record(name: str, day: date | None = None, group: str = "7B",
+                  duration_s: float = 1200.0) -> VideoRecord:
+    """A video row for a synthetic lesson; the same ``name`` is the same video."""
+    return VideoRecord(
+        file_name=f"{name}.mp4", content_sha256=hashlib.sha256(name.encode()).hexdigest(),
+        size_bytes=0, duration_s=duration_s, fps=25.0, width=640, height=360,
+        class_group=group, recorded_on=day,
+    )
+
+
+def write_lesson(store: Store, record: VideoRecord, rows: pd.DataFrame,
+                 sample_fps: float = 2.0) -> int:
+    """Store one lesson's rows the way the pipeline does (begin, stage in batches, finish);
+    writing the same ``record`` again is a re-analysis that replaces its rows."""
+    video_id = store.begin_analysis(record, {"sample_fps": sample_fps})
+    rows = rows.assign(video_id=video_id)
+    for start in range(0, len(rows), 20_000):
+        store.stage_observations(rows.iloc[start:start + 20_000])
+    store.finish_analysis(video_id, AnalysisSummary(
+        frames_sampled=int(record.duration_s * sample_fps), faces=len(rows),
+        tracks=int(rows["track_id"].nunique()), seconds=0.0, emotion_model="synthetic",
+        detector="synthetic"))
+    return video_id
+
+
+def write_term(store: Store, term: SyntheticTerm, group: str = "7B") -> list[int]:
+    """Store every lesson of the term; returns the video ids, in lesson order."""
+    first_day = date(2026, 9, 7)
+    return [
+        write_lesson(
+            store,
+            lesson_record(f"seed{term.plan.seed}_lesson_{lesson + 1}",
+                          first_day + timedelta(days=7 * lesson), group, term.plan.lesson_s),
+            rows, term.plan.sample_fps,
+        )
+        for lesson, rows in enumerate(term.lessons)
+    ]
+
+
+@dataclass(frozen=True)
+class Score:
+    planted: int
+    found: int
+    missed: list[Planted]
+    clean_student_lessons: int  # with nothing planted
+    false_alerts: int  # on those, or on a planted one away from what was planted
+    biased_student_lessons: int  # of the students with a constant lean (nothing is planted there)
+    biased_flagged: int  # alerts on those
+    false_alert_rows: pd.DataFrame
+
+    @property
+    def recall(self) -> float:
+        return self.found / self.planted if self.planted else 1.0
+
+    @property
+    def false_per_30(self) -> float:
+        return 30.0 * self.false_alerts / self.clean_student_lessons
+
+    def as_json(self) -> dict[str, object]:
+        return {"planted": self.planted, "found": self.found, "recall": round(self.recall, 3),
+                "clean_student_lessons": self.clean_student_lessons,
+                "false_alerts": self.false_alerts, "false_per_30": round(self.false_per_30, 3),
+                "biased_student_lessons": self.biased_student_lessons,
+                "biased_flagged": self.biased_flagged}
+
+
+def score(alerts: pd.DataFrame, term: SyntheticTerm, video_ids: list[int]) -> Score:
+    """Planted anomalies found by their rule (window overlapping the planted stretch), and
+    alerts that nothing planted explains."""
+    lesson_of = {video_id: lesson for lesson, video_id in enumerate(video_ids)}
+    alerts = alerts.assign(lesson=alerts["video_id"].map(lesson_of))
+
+    def overlaps(row: pd.Series, p: Planted) -> bool:
+        return bool(row["window_start_s"] <= p.end_s and row["window_end_s"] >= p.start_s)
+
+    missed = [
+        p for p in term.planted
+        if not any(overlaps(row, p) for _, row in alerts[
+            (alerts["rule"] == p.rule) & (alerts["lesson"] == p.lesson)
+            & (alerts["student_id"] == p.student_id)].iterrows())
+    ]
+    by_slot = {(p.lesson, p.student_id): p for p in term.planted}
+    false_rows = [
+        i for i, row in alerts.iterrows()
+        if (p := by_slot.get((row["lesson"], row["student_id"]))) is None or not overlaps(row, p)
+    ]
+    false_alerts = alerts.loc[false_rows]
+    clean = term.plan.lessons * term.plan.students - len(by_slot)
+    biased = false_alerts["student_id"].isin(list(term.biased)).sum()
+    return Score(len(term.planted), len(term.planted) - len(missed), missed, clean,
+                 len(false_alerts), term.plan.lessons * len(term.biased), int(biased),
+                 false_alerts)

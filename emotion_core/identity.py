@@ -1,0 +1,311 @@
+"""Who is who: a few best face chips per track, their embeddings, and tracks joined into students.
+
+Within a video, ``TrackSampler`` keeps the best-quality chips of every track (at most
+``per_track``, spread out in time) and embeds them once the track ends, so the cost grows with the
+number of tracks, not with frames. At the end of the video ``identify`` joins the tracks into
+people by appearance, never joining two tracks seen in the same frame, and matches those people
+to the roster of known students in one global assignment; people it cannot match are new
+students. Nothing here touches the database: the store reads the roster and writes the result.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from emotion_core.embedding import FaceEmbedder, cosine_distances, unit_rows
+from emotion_core.types import Faces
+
+# A face this wide (pixels) or wider counts as full quality: the chips are 150-224 px, and the
+# embedding barely improves past this (BENCHMARKS.md, identity).
+FULL_QUALITY_WIDTH = 80.0
+
+
+def face_quality(faces: Faces) -> np.ndarray:
+    """A score in [0, 1] per face: large, confidently detected, frontal faces score highest.
+
+    Frontal: the nose midway between the eyes (MTCNN's landmarks), as a face turned aside
+    embeds worse than one looking at the camera.
+    """
+    if not len(faces):
+        return np.zeros(0, dtype=np.float32)
+    size = np.clip(faces.widths / FULL_QUALITY_WIDTH, 0.0, 1.0)
+    eyes = faces.landmarks[:, :2]
+    eye_distance = np.linalg.norm(eyes[:, 1] - eyes[:, 0], axis=1)
+    off_centre = np.abs(faces.landmarks[:, 2, 0] - eyes[:, :, 0].mean(axis=1))
+    frontal = 1.0 - np.clip(off_centre / np.clip(eye_distance, 1e-3, None), 0.0, 1.0)
+    return (size * np.clip(faces.scores, 0.0, 1.0) * (0.5 + 0.5 * frontal)).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class TrackEmbedding:
+    """One track of a video and the embedding of its best chips.
+
+    ``embedding`` (D,) is the unit-length mean of ``samples`` unit embeddings.
+    """
+
+    track_id: int
+    first_s: float
+    last_s: float
+    observations: int
+    embedding: np.ndarray
+    samples: int
+    quality: float  # mean quality of the chips embedded
+
+
+@dataclass
+class _Candidate:
+    quality: float
+    time_s: float
+    chip: np.ndarray
+
+
+@dataclass
+class _LiveTrack:
+    first_s: float
+    last_s: float
+    window_s: float  # the track's time is cut into windows this long: one candidate each
+    observations: int = 0
+    candidates: dict[int, _Candidate] = field(default_factory=dict)  # by window
+
+    def window(self, time_s: float) -> int:
+        return int((time_s - self.first_s) // self.window_s)
+
+
+# A face replaces its window's candidate only when clearly better: detection scores jitter,
+# and every replacement costs a chip.
+BETTER_BY = 1.05
+
+
+class TrackSampler:
+    """Keeps the best chips of each live track and embeds them when the track ends.
+
+    A track gets at most ``per_track`` embeddings however long it is, spread over its whole
+    length: its time is cut into windows (``spacing_s`` at first) holding the best-quality face
+    seen in each; when there are more windows than ``per_track`` the windows double in length,
+    keeping the better face of each pair. So the chips show different moments (expressions,
+    poses) of the track, and a chip is cut only for a face that becomes a candidate. A track not
+    seen for more than ``max_gap_s`` has ended (as in the tracker); its chips are embedded at the
+    next ``flush``. Memory holds the chips of live tracks only.
+    """
+
+    def __init__(
+        self, embedder: FaceEmbedder, per_track: int = 3, spacing_s: float = 1.0,
+        max_gap_s: float = 2.0,
+    ) -> None:
+        if per_track < 1:
+            raise ValueError("per_track must be at least 1")
+        self.embedder = embedder
+        self.per_track = per_track
+        self.spacing_s = spacing_s
+        self.max_gap_s = max_gap_s
+        self.faces_embedded = 0
+        self.seconds = 0.0  # spent cutting chips and embedding them
+        # pairs of track ids seen in one frame: never the same person
+        self.co_occurring: set[tuple[int, int]] = set()
+        self._live: dict[int, _LiveTrack] = {}
+        self._done: list[TrackEmbedding] = []
+
+    def add(self, image: np.ndarray, faces: Faces) -> None:
+        """Take the tracked ``faces`` of one RGB frame into account."""
+        if faces.track_ids is None:
+            raise ValueError("TrackSampler needs tracked faces")
+        ids = faces.track_ids.tolist()
+        for i, a in enumerate(ids):
+            for b in ids[i + 1:]:
+                self.co_occurring.add((min(a, b), max(a, b)))
+        quality = face_quality(faces)
+        wanted = np.zeros(len(faces), dtype=bool)
+        for i, track_id in enumerate(ids):
+            track = self._live.setdefault(
+                track_id, _LiveTrack(faces.time_s, faces.time_s, self.spacing_s)
+            )
+            track.last_s = faces.time_s
+            track.observations += 1
+            held = track.candidates.get(track.window(faces.time_s))
+            wanted[i] = held is None or quality[i] > held.quality * BETTER_BY
+        if not wanted.any():
+            return
+        started = time.perf_counter()
+        chips = iter(self.embedder.chips(image, faces.select(wanted)))
+        self.seconds += time.perf_counter() - started
+        for i in np.flatnonzero(wanted):
+            track = self._live[ids[i]]
+            track.candidates[track.window(faces.time_s)] = _Candidate(
+                float(quality[i]), faces.time_s, next(chips)
+            )
+            while len(track.candidates) > self.per_track:
+                track.window_s *= 2
+                merged: dict[int, _Candidate] = {}
+                for candidate in track.candidates.values():
+                    key = track.window(candidate.time_s)
+                    if key not in merged or candidate.quality > merged[key].quality:
+                        merged[key] = candidate
+                track.candidates = merged
+
+    def flush(self, now_s: float) -> None:
+        """Embed the tracks not seen for more than ``max_gap_s`` before ``now_s``."""
+        ended = [t for t, track in self._live.items() if now_s - track.last_s > self.max_gap_s]
+        self._embed(ended)
+
+    def finish(self) -> list[TrackEmbedding]:
+        """Embed every track still open; all tracks of the video, in order of track id."""
+        self._embed(list(self._live))
+        return sorted(self._done, key=lambda t: t.track_id)
+
+    def _embed(self, track_ids: Sequence[int]) -> None:
+        if not track_ids:
+            return
+        tracks = [self._live.pop(t) for t in track_ids]
+        chips = np.stack([c.chip for track in tracks for c in track.candidates.values()])
+        started = time.perf_counter()
+        vectors = self.embedder.embed(chips)
+        self.seconds += time.perf_counter() - started
+        self.faces_embedded += len(chips)
+        start = 0
+        for track_id, track in zip(track_ids, tracks):
+            n = len(track.candidates)
+            self._done.append(TrackEmbedding(
+                track_id=track_id, first_s=track.first_s, last_s=track.last_s,
+                observations=track.observations,
+                embedding=unit_rows(vectors[start:start + n].mean(axis=0, keepdims=True))[0],
+                samples=n,
+                quality=float(np.mean([c.quality for c in track.candidates.values()])),
+            ))
+            start += n
+
+
+@dataclass(frozen=True)
+class RosterReferences:
+    """The known students of one embedding model: ``centroids`` (M, D) unit rows, one a student."""
+
+    model: str
+    student_ids: np.ndarray
+    centroids: np.ndarray
+
+    @classmethod
+    def empty(cls, model: str, dimension: int = 0) -> RosterReferences:
+        return cls(model, np.zeros(0, dtype=np.int64), np.zeros((0, dimension), dtype=np.float32))
+
+    def __len__(self) -> int:
+        return len(self.student_ids)
+
+
+@dataclass(frozen=True)
+class Person:
+    """The tracks of one video that are one person, and the known student they are, if any."""
+
+    track_ids: tuple[int, ...]
+    student_id: int | None  # None: nobody on the roster; a new student
+    distance: float | None  # cosine distance to that student's reference
+
+
+def group_tracks(
+    tracks: Sequence[TrackEmbedding], co_occurring: Iterable[tuple[int, int]], threshold: float,
+) -> list[list[int]]:
+    """Tracks joined into people by appearance (indexes into ``tracks``).
+
+    Agglomerative, closest pair first, comparing the mean embeddings of the groups (each track
+    weighted by its number of embedded chips). Two groups are joined only while their distance
+    is under ``threshold`` and no track of one was seen in the same frame as a track of the
+    other.
+    """
+    n = len(tracks)
+    if n == 0:
+        return []
+    index = {t.track_id: i for i, t in enumerate(tracks)}
+    apart = np.zeros((n, n), dtype=bool)
+    for a, b in co_occurring:
+        if a in index and b in index:
+            apart[index[a], index[b]] = apart[index[b], index[a]] = True
+    sums = np.stack([t.embedding * t.samples for t in tracks]).astype(np.float64)
+    members: list[list[int] | None] = [[i] for i in range(n)]
+    dead = np.zeros(n, dtype=bool)
+    units = sums / np.clip(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12, None)
+    distance = (1.0 - units @ units.T).astype(np.float32)  # (n, n): 100 MB at 5,000 tracks
+    distance[apart] = np.inf
+    np.fill_diagonal(distance, np.inf)
+    # each row's nearest other group, kept up to date so a merge costs O(n), not O(n²)
+    nearest = distance.argmin(axis=1)
+    nearest_d = distance[np.arange(n), nearest]
+    while True:
+        a = int(np.argmin(nearest_d))
+        if not nearest_d[a] < threshold:
+            break
+        a, b = min(a, int(nearest[a])), max(a, int(nearest[a]))
+        members[a] = members[a] + members[b]  # type: ignore[operator]
+        members[b] = None
+        dead[b] = True
+        sums[a] += sums[b]
+        units[a] = sums[a] / max(float(np.linalg.norm(sums[a])), 1e-12)
+        apart[a] |= apart[b]
+        apart[:, a] = apart[a]
+        row = 1.0 - units @ units[a]
+        row[apart[a] | dead] = np.inf
+        row[a] = np.inf
+        distance[a], distance[:, a] = row, row
+        distance[b], distance[:, b] = np.inf, np.inf
+        nearest_d[b] = np.inf
+        nearest[a], nearest_d[a] = int(row.argmin()), float(row.min())
+        # rows whose nearest was a or b: look again; others may now be nearest to a
+        stale = np.flatnonzero((nearest == a) | (nearest == b))
+        for i in stale.tolist():
+            if i != a and members[i] is not None:
+                nearest[i] = int(distance[i].argmin())
+                nearest_d[i] = distance[i, nearest[i]]
+        closer = row < nearest_d
+        closer[a] = False
+        nearest[closer] = a
+        nearest_d[closer] = row[closer]
+    return [m for m in members if m is not None]
+
+
+def match_roster(
+    centroids: np.ndarray, roster: RosterReferences, threshold: float
+) -> list[tuple[int | None, float | None]]:
+    """For each person (rows of ``centroids``): the roster student they are, and the distance.
+
+    One global assignment (Hungarian, minimum total distance) of people to students: one
+    student takes at most one person of the video, and only at a distance under ``threshold``;
+    a person with no such student gets ``(None, None)`` and becomes a new student.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    n, m = len(centroids), len(roster)
+    if n == 0:
+        return []
+    if m == 0:
+        return [(None, None)] * n
+    distance = cosine_distances(centroids, roster.centroids).astype(np.float64)
+    forbidden = 1e6
+    # columns m.. are "a new student", one per person, at the threshold's cost
+    cost = np.full((n, m + n), forbidden)
+    cost[:, :m] = np.where(distance < threshold, distance, forbidden)
+    cost[np.arange(n), m + np.arange(n)] = threshold
+    rows, cols = linear_sum_assignment(cost)
+    matched: list[tuple[int | None, float | None]] = [(None, None)] * n
+    for row, col in zip(rows.tolist(), cols.tolist()):
+        if col < m and cost[row, col] < forbidden:
+            matched[row] = (int(roster.student_ids[col]), float(distance[row, col]))
+    return matched
+
+
+def identify(
+    tracks: Sequence[TrackEmbedding],
+    co_occurring: Iterable[tuple[int, int]],
+    roster: RosterReferences,
+    threshold: float,
+) -> list[Person]:
+    """The people of a video: its tracks joined by appearance and matched to the roster."""
+    groups = group_tracks(tracks, co_occurring, threshold)
+    centroids = np.stack([
+        unit_rows(sum(tracks[i].embedding * tracks[i].samples for i in g)[None])[0] for g in groups
+    ]) if groups else np.zeros((0, 0), dtype=np.float32)
+    matched = match_roster(centroids, roster, threshold)
+    return [
+        Person(tuple(sorted(tracks[i].track_id for i in g)), student, distance)
+        for g, (student, distance) in zip(groups, matched)
+    ]

@@ -1,0 +1,157 @@
+"""Alerts: the students whose pattern suggests they may need help, and the evidence for each flag."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from emotion_core.alert_checks import AlertEvidence, alert_evidence, check_alerts, current_alerts
+from emotion_core.alerts import BALANCE_WORDS, RULES, AlertSettings, clock
+from emotion_core.store import Store, StoreError, default_db_path
+
+st.set_page_config(page_title="Alerts · Classroom mood", layout="wide")
+
+
+@st.cache_resource
+def _store(path: str) -> Store:
+    return Store(path)
+
+
+def open_store() -> Store | None:
+    """The database, or None when nothing has been analysed yet (looking creates no file)."""
+    path = default_db_path()
+    if not path.is_file():
+        return None
+    try:
+        return _store(str(path))
+    except StoreError as exc:
+        st.error(str(exc))
+        st.stop()
+
+
+@st.cache_data(ttl=60, show_spinner="Checking the lessons for alerts…")
+def checked(path: str) -> str:
+    """Check the alerts at most once a minute: a check that finds nothing changed still reads a
+    fingerprint of every observation."""
+    store = open_store()
+    return check_alerts(store).describe() if store is not None else ""
+
+
+def student_name(student_id: int) -> str:
+    return f"Student {student_id}"
+
+
+def alert_label(alert: pd.Series) -> str:
+    return (f"#{alert['alert_id']} · {student_name(alert['student_id'])} · {alert['title']} · "
+            f"{alert['file_name']} {clock(alert['window_start_s'])}–"
+            f"{clock(alert['window_end_s'])} · {alert['status']}")
+
+
+def evidence_chart(evidence: AlertEvidence) -> alt.LayerChart:
+    """The student's smoothed series over the lesson, the alert's window shaded; the share of
+    negative readings for the sustained-negative rule, the expression balance (and the class's)
+    for the others."""
+    series = evidence.series.assign(minute=evidence.series["t_s"] / 60)
+    start, end = evidence.window
+    window = alt.Chart(pd.DataFrame({"start": [start / 60], "end": [end / 60]})).mark_rect(
+        color="#f0a202", opacity=0.2
+    ).encode(x="start:Q", x2="end:Q")
+    minute = alt.X("minute:Q", title="minutes into the lesson")
+    if evidence.rule.name == "sustained_negative":
+        lines = alt.Chart(series).mark_line(color="#b03a2e").encode(
+            minute, alt.Y("negative_share:Q", title="share read as negative",
+                          scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+            tooltip=["minute:Q", alt.Tooltip("negative_share:Q", format=".0%")],
+        )
+        threshold = evidence.alert["numbers"].get("threshold")
+        if threshold is not None:
+            lines += alt.Chart(pd.DataFrame({"threshold": [threshold]})).mark_rule(
+                strokeDash=[4, 4], color="#b03a2e").encode(y="threshold:Q")
+    else:
+        whose = {"balance": "this student", "class_balance": "the rest of the class"}
+        long = series.melt(id_vars=["minute"], value_vars=list(whose), var_name="whose",
+                           value_name="value").replace({"whose": whose})
+        lines = alt.Chart(long).mark_line().encode(
+            minute, alt.Y("value:Q", title="expression balance"),
+            color=alt.Color("whose:N", title=None, legend=alt.Legend(orient="bottom"),
+                            scale=alt.Scale(domain=list(whose.values()),
+                                            range=["#2f6f9f", "#9a9a9a"])),
+            strokeDash=alt.StrokeDash("whose:N", legend=None,
+                                      scale=alt.Scale(domain=list(whose.values()),
+                                                      range=[[1, 0], [4, 3]])),
+            tooltip=["minute:Q", "whose:N", alt.Tooltip("value:Q", format="+.1f")],
+        )
+    return (window + lines).properties(height=260)
+
+
+st.title("Alerts")
+st.caption(
+    "A flag is a prompt to look, never a finding about a child: each one shows the rule and the "
+    "numbers that raised it. A facial expression is not an inner feeling, and the models were "
+    "trained on adults. Dismiss what you know to be harmless: it stays dismissed when the lesson "
+    "is analysed again."
+)
+
+store = open_store()
+if store is None:
+    st.info("**No lesson has been analysed yet.** Analyse a lesson video first; the students "
+            "the alert rules flag then appear here with the evidence for each flag.")
+    st.stop()
+
+checked(str(store.path))
+settings = AlertSettings()
+show_dismissed = st.toggle("Show dismissed alerts")
+alerts = current_alerts(store, include_dismissed=show_dismissed)
+
+with st.expander("How students are flagged"):
+    st.markdown(BALANCE_WORDS)
+    for rule in RULES.values():
+        st.markdown(f"**{rule.title}.** {rule.explain(settings)}")
+
+if alerts.empty:
+    st.success("**No alerts.** No student's readings matched any of the rules below in the "
+               "lessons analysed so far.")
+    st.stop()
+
+table = alerts.assign(
+    student=alerts["student_id"].map(student_name),
+    recorded_on=pd.to_datetime(alerts["recorded_on"]).dt.date,
+    when=[f"{clock(a)}–{clock(b)}" for a, b in zip(alerts["window_start_s"], alerts["window_end_s"])],
+)
+st.dataframe(
+    table[["alert_id", "status", "student", "title", "file_name", "class_group", "recorded_on",
+           "when", "summary"]].rename(columns={
+               "alert_id": "alert", "title": "rule", "file_name": "lesson", "class_group": "class",
+               "recorded_on": "date"}),
+    hide_index=True,
+)
+
+labels = {int(row["alert_id"]): alert_label(row) for _, row in alerts.iterrows()}
+chosen = st.selectbox("Look at", list(labels), format_func=labels.__getitem__)
+evidence = alert_evidence(store, int(chosen))
+alert = evidence.alert
+st.subheader(f"{student_name(int(alert['student_id']))}: {evidence.rule.title}")
+st.write(alert["summary"])
+st.altair_chart(evidence_chart(evidence), width="stretch")
+st.caption(f"{evidence.rule.explain(settings)} The shaded stretch is the alert's window.")
+with st.expander("The numbers behind this alert"):
+    st.json({"numbers": alert["numbers"], "thresholds": alert["thresholds"]})
+
+if alert["status"] != "open":
+    note = f": {alert['review_note']}" if not pd.isna(alert["review_note"]) else ""
+    st.info(f"Marked **{alert['status']}**{note}")
+note = st.text_input("Note (optional)", key=f"note_{chosen}")
+dismiss, confirm, reopen = st.columns(3)
+decision = None
+if dismiss.button("Dismiss", disabled=alert["status"] == "dismissed",
+                  help="Harmless or already known; stays dismissed when the lesson is analysed again"):
+    decision = "dismissed"
+if confirm.button("Confirm", disabled=alert["status"] == "confirmed",
+                  help="Worth following up"):
+    decision = "confirmed"
+if reopen.button("Reopen", disabled=alert["status"] == "open"):
+    decision = "open"
+if decision is not None:
+    store.review_alert(int(chosen), decision, note or None)
+    st.rerun()
