@@ -84,8 +84,8 @@ def corrections(store, student: pd.Series, roster: pd.DataFrame) -> None:  # typ
         if st.button("Split off", key=f"do_split_{sid}", disabled=len(labels) < 2):
             ui.change_roster(store.split_track, *chosen)
     with delete:
-        st.caption("Removes the student with everything stored about them: every observation "
-                   "and face embedding. It cannot be undone.")
+        st.caption("Removes the student with everything stored about them: every observation, "
+                   "face embedding and alert. It cannot be undone.")
         sure = st.checkbox(f"Yes, delete {name} and all their data", key=f"delete_sure_{sid}")
         if st.button("Delete", key=f"do_delete_{sid}", type="primary", disabled=not sure):
             ui.change_roster(store.delete_student, sid)

@@ -6,40 +6,25 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+import ui
+from emotion_core import queries
 from emotion_core.alert_checks import AlertEvidence, alert_evidence, check_alerts, current_alerts
 from emotion_core.alerts import BALANCE_WORDS, RULES, AlertSettings, clock
-from emotion_core.store import Store, StoreError, default_db_path
 
 st.set_page_config(page_title="Alerts · Classroom mood", layout="wide")
 
 
-@st.cache_resource
-def _store(path: str) -> Store:
-    return Store(path)
-
-
-def open_store() -> Store | None:
-    """The database, or None when nothing has been analysed yet (looking creates no file)."""
-    path = default_db_path()
-    if not path.is_file():
-        return None
-    try:
-        return _store(str(path))
-    except StoreError as exc:
-        st.error(str(exc))
-        st.stop()
-
-
 @st.cache_data(ttl=60, show_spinner="Checking the lessons for alerts…")
-def checked(path: str) -> str:
-    """Check the alerts at most once a minute: a check that finds nothing changed still reads a
-    fingerprint of every observation."""
-    store = open_store()
+def checked(path: str, version: str) -> str:
+    """Check the alerts at most once a minute, and at once when a lesson lands (``version``):
+    a check that finds nothing changed still reads a fingerprint of every observation."""
+    store = ui.open_store()
     return check_alerts(store).describe() if store is not None else ""
 
 
 def student_name(student_id: int) -> str:
-    return f"Student {student_id}"
+    """The student's name on the roster (renamed there or not), as on the Students page."""
+    return NAMES.get(int(student_id), f"Student {student_id}")
 
 
 def alert_label(alert: pd.Series) -> str:
@@ -93,13 +78,15 @@ st.caption(
     "is analysed again."
 )
 
-store = open_store()
+store = ui.open_store()  # the server's one database connection, shared with the other pages
 if store is None:
     st.info("**No lesson has been analysed yet.** Analyse a lesson video first; the students "
             "the alert rules flag then appear here with the evidence for each flag.")
     st.stop()
 
-checked(str(store.path))
+checked(str(store.path), queries.data_version(store))
+roster = store.students()
+NAMES = dict(zip(roster["student_id"].astype(int), roster["display_name"]))
 settings = AlertSettings()
 show_dismissed = st.toggle("Show dismissed alerts")
 alerts = current_alerts(store, include_dismissed=show_dismissed)

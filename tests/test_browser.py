@@ -9,6 +9,7 @@ folder. Only the composed sample and the CC-BY Intel clip are uploaded, never th
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -111,9 +112,18 @@ def test_upload_analyse_and_see_the_class_overview(app_url: str, tmp_path: Path)
 
             # progress, then one success message per video, then the annotated frames
             page.locator('[data-testid="stProgress"]').first.wait_for(timeout=60_000)
-            page.screenshot(path=shots / "1_analysing.png", full_page=True)
             done = page.locator('[data-testid="stAlertContentSuccess"]')
+            # a bar counting frames, faces and the time left, caught while it is there
+            counting = page.get_by_text(re.compile(r"\d+ of \d+ frames, \d+ faces"))
             deadline = time.monotonic() + ANALYSIS_TIMEOUT_MS / 1000
+            while counting.count() == 0 and done.count() < len(videos):
+                assert time.monotonic() < deadline, "no progress was shown"
+                page.wait_for_timeout(200)
+            if counting.count():
+                page.screenshot(path=shots / "1_analysing.png", full_page=True)
+            # a reload is a new session: the analyses go on and are still shown
+            page.reload()
+            page.get_by_role("heading", name="Analyses").wait_for(timeout=60_000)
             while done.count() < len(videos):
                 errors = page.locator('[data-testid="stAlertContentError"]')
                 assert errors.count() == 0, errors.first.inner_text()
