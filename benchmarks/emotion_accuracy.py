@@ -18,8 +18,9 @@ Usage::
     .venv/bin/python benchmarks/emotion_accuracy.py [--sets jaffe lfw_emotion_dev]
         [--models fer ...] [--variants before m0.05 ...] [--every K] [--paired] [--json]
 
-``--paired`` counts, for each variant against the first one named (by default "before", the
-crops as main cut them), the faces it newly gets right and newly gets wrong, with a sign test.
+``--paired`` counts, for each row against the first model's first variant (by default fer with
+"before", the crops as main cut them), the faces it newly gets right and newly gets wrong, with a
+sign test.
 """
 
 from __future__ import annotations
@@ -66,7 +67,8 @@ VARIANTS: dict[str, tuple[FacePreprocessing, dict[str, bool]]] = {
     # as main cut crops before this work: one bilinear warp (see legacy_crops), margin 0.1
     "before": (P(margin=0.1), ONE_LOOK),
     "m0.1": (P(margin=0.1), ONE_LOOK),  # the same, with crops area-averaged when shrinking
-    **{f"m{m}": (P(margin=m), ONE_LOOK) for m in (0.0, 0.05, 0.15, 0.2, 0.3)},
+    **{f"m{m}": (P(margin=m), ONE_LOOK) for m in (-0.1, -0.05, 0.0, 0.05, 0.15, 0.2, 0.3)},
+    "m0.0+align": (P(margin=0.0, align=True), ONE_LOOK),
     "m0.05+equalise": (P(margin=0.05, normalise="equalise"), ONE_LOOK),
     "m0.05+clahe": (P(margin=0.05, normalise="clahe"), ONE_LOOK),
     "m0.05+align": (P(margin=0.05, align=True), ONE_LOOK),
@@ -158,8 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--every", type=int, default=1, help="take every k-th photo only")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--paired", action="store_true",
-                        help="also count, against the first variant, the photos each variant "
-                             "gets newly right and newly wrong (both read a face)")
+                        help="also count, against the first model's first variant, the photos "
+                             "each row gets newly right and newly wrong (both read a face)")
     args = parser.parse_args(argv)
 
     detector = CachedDetector(load_detector(), CACHE)
@@ -201,11 +203,12 @@ def main(argv: list[str] | None = None) -> int:
                           f"no_face={row['no_face']} whole={row['whole_photo']}", flush=True)
     if args.paired:
         for (set_name, variant, name), now in correct.items():
-            before = correct[(set_name, args.variants[0], name)]
+            before = correct[(set_name, args.variants[0], models[0].name)]
             both = before.keys() & now.keys()
             gained = sum(now[p] and not before[p] for p in both)
             lost = sum(before[p] and not now[p] for p in both)
-            print(f"paired {set_name:<16} {variant:<30} {name:<10} vs {args.variants[0]}: "
+            print(f"paired {set_name:<16} {variant:<30} {name:<14} vs {models[0].name} "
+                  f"{args.variants[0]}: "
                   f"newly right {gained}, newly wrong {lost} of {len(both)}, "
                   f"sign test p={sign_test(gained, lost):.3f}")
     return 0

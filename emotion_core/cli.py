@@ -293,7 +293,12 @@ def _evaluate_in(args: argparse.Namespace, workdir: Path) -> int:
 
     from emotion_core.evaluation import evaluate
     from emotion_core.labelled_photos import LabelsError, photos_from
-    from emotion_core.models import EMOTION_BACKENDS, load_detector, load_emotion_model
+    from emotion_core.models import (
+        EMOTION_BACKENDS,
+        EMOTION_ENSEMBLES,
+        load_detector,
+        load_emotion_model,
+    )
 
     try:
         photos = photos_from(args.labels, workdir)
@@ -301,7 +306,7 @@ def _evaluate_in(args: argparse.Namespace, workdir: Path) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     detector = load_detector()
-    names = list(EMOTION_BACKENDS) if args.model == "all" else [args.model]
+    names = [*EMOTION_BACKENDS, *EMOTION_ENSEMBLES] if args.model == "all" else [args.model]
     for name in names:
         try:
             model = load_emotion_model(name)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+import cv2
 import numpy as np
 
 from emotion_core.crops import FacePreprocessing, grey_face_crops, normalised
@@ -94,8 +95,8 @@ def classify_faces(
 class EmotionEnsemble:
     """Several emotion models read every face; their probabilities are averaged (weighted).
 
-    ``classify_faces`` cuts each member's crops at the member's own size and margin, so the
-    ensemble itself never sees crops; ``predict`` is there for the protocol and refuses.
+    ``classify_faces`` cuts each member's crops at the member's own size and margin. ``predict``
+    (for callers that already hold crops) resizes the same crops to each member's size instead.
     """
 
     def __init__(self, members: Sequence[EmotionModel], weights: Sequence[float] | None = None) -> None:
@@ -111,7 +112,14 @@ class EmotionEnsemble:
         self.crop_margin = members[0].crop_margin
 
     def predict(self, crops: np.ndarray) -> np.ndarray:
-        raise TypeError("an ensemble classifies faces through classify_faces, not crops")
+        total = np.zeros((len(crops), len(EMOTIONS)), np.float64)
+        for member, weight in self.members:
+            size = member.input_size
+            resized = crops if crops.shape[1:] == (size, size) else np.stack(
+                [cv2.resize(c, (size, size), interpolation=cv2.INTER_AREA) for c in crops]
+            ).reshape(len(crops), size, size)
+            total += weight * member.predict(resized)
+        return _normalised_rows(total / sum(w for _, w in self.members))
 
 
 def _normalised_rows(probabilities: Any) -> np.ndarray:
@@ -186,7 +194,9 @@ class ClassroomEmotionNet:
 
     name = "classroom"
     input_size = 48
-    crop_margin = 0.1
+    # FER2013's 48×48 faces are cropped tighter than MTCNN's box: of margins -0.1 to 0.3, -0.05
+    # (the box shrunk by 5 % on each side) read best on both JAFFE and lfw_emotion_dev
+    crop_margin = -0.05
     # the graph averages each face with its mirror image: classify_faces does not mirror again
     mirrors_itself = True
 

