@@ -73,8 +73,8 @@ class Removal:
         verb = "would remove" if self.dry_run else "removed"
         if not self.lessons:
             return "no lesson to remove"
-        rows = ", ".join(f"{n} {table}" for table, n in self.rows.items()
-                         if table not in ("videos", "students"))
+        rows = ", ".join(f"{n} {table.replace('_', ' ')}" for table, n in self.rows.items()
+                         if table not in ("videos", "students") and (n or table == "observations"))
         return (f"{verb} {len(self.lessons)} lesson(s) with {rows}, {len(self.students)} "
                 f"student(s) seen nowhere else and {len(self.files)} stored upload(s)")
 

@@ -90,6 +90,14 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _dates(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    """DATE columns as dates (DuckDB hands them over as midnight timestamps)."""
+    for column in columns:
+        if column in frame.columns:
+            frame[column] = pd.to_datetime(frame[column]).dt.date
+    return frame
+
+
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [_plain(row) for row in frame.to_dict(orient="records")]
 
@@ -138,7 +146,7 @@ class StudentExport:
             finally:
                 cur.execute("ROLLBACK")
         summary = self.student(student_id) or {}
-        lessons = self.student_lessons(student_id)
+        lessons = _dates(self.student_lessons(student_id), "lesson_on")
         exported_at = datetime.now().astimezone().isoformat(timespec="seconds")
         student_row = _records(tables.pop("students"))[0]
         extra = {name: frame for name, frame in tables.items()
@@ -151,8 +159,9 @@ class StudentExport:
             "exported_at": exported_at,
             "student": student_row,
             "seen": _plain({key: summary.get(key) for key in (
-                "lessons", "tracks", "observations", "seconds_seen", "first_seen_on",
-                "last_seen_on")}),
+                "lessons", "tracks", "observations", "seconds_seen")} | {
+                key: None if pd.isna(summary.get(key)) else pd.Timestamp(summary[key]).date()
+                for key in ("first_seen_on", "last_seen_on")}),
             "lessons": _records(lessons),
             "counts": counts,
             "files": files,
@@ -198,5 +207,5 @@ class StudentExport:
                        f" WHERE o.{table.student_column} = ? {with_lesson[table.name]}")
             else:
                 sql = f"SELECT * FROM {table.name} WHERE {table.student_column} = ?"
-            tables[table.name] = cur.execute(sql, [student_id]).df()
+            tables[table.name] = _dates(cur.execute(sql, [student_id]).df(), "lesson_date")
         return tables
