@@ -44,10 +44,10 @@ def upload(store: Store, name: str, content: bytes) -> Path:
 
 
 def lesson(store: Store, name: str, on: date | None, people: dict[int, tuple[int | None, list[int]]],
-           seed: int = 0) -> int:
-    """A lesson analysed from an upload: two frames, one face per track, students per
-    ``people`` (see ``test_roster.identities``)."""
-    content = f"video {name} {seed}".encode() * 50
+           seed: int = 0, content: bytes | None = None) -> int:
+    """A lesson analysed from an upload of ``content`` (made-up bytes by default): two frames,
+    one face per track, students per ``people`` (see ``test_roster.identities``)."""
+    content = content or f"video {name} {seed}".encode() * 50
     path = upload(store, name, content)
     video = record(path.name, hashlib.sha256(content).hexdigest(), size_bytes=len(content),
                    class_group="7B", recorded_on=on)
