@@ -283,6 +283,8 @@ def test_deleting_a_lesson_removes_everything_derived_from_it(store: Store,
     assert removal.students == [term["ada"]] and removal.files == [str(old_file)]
     assert not old_file.exists()
     assert (upload_dir(store.path) / "recent.mp4").exists()
+    # checkpointed: the write-ahead log, which held the rows as written, is gone
+    assert not Path(f"{store.path}.wal").exists()
     after = rows_of(store)
     for table in ("observations", "face_embeddings", "alerts", "videos"):
         assert_same_rows(before[table][before[table]["video_id"] != term["old"]], after[table])
