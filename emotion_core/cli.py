@@ -85,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     split.add_argument("track_id", type=int)
     split.add_argument("--name", help="name of the new student (default: Student <id>)")
     delete = actions.add_parser(
-        "delete", help="remove a student with their observations and face embeddings"
+        "delete", help="remove a student with everything stored about them (observations, "
+                       "face embeddings, alerts)"
     )
     delete.add_argument("student_id", type=int)
     export_one = actions.add_parser(
@@ -285,7 +286,11 @@ def cmd_students(args: argparse.Namespace) -> int:
         return 0
     if args.action == "export":
         with Store(args.db, read_only=True) as store:
-            done = store.export_student(args.student_id, args.out)
+            try:
+                done = store.export_student(args.student_id, args.out)
+            except OSError as exc:
+                print(f"error: cannot write {args.out}: {exc.strerror or exc}", file=sys.stderr)
+                return 2
         print(f"wrote everything stored about student {args.student_id} to {args.out}: "
               f"{done.observations} observations in {done.lessons} lessons, {done.alerts} "
               f"alerts, {done.face_embeddings} face embeddings. The file identifies the child: "

@@ -155,8 +155,9 @@ def delete_lesson(store: Store) -> None:
                           format_func=labels.__getitem__, key="delete_lesson")
     st.caption("Removes the lesson's observations, face embeddings and alerts, the students "
                "seen in no other lesson, and its uploaded video. It cannot be undone.")
-    sure = st.checkbox(f"Yes, delete {labels[chosen].split(' (')[0]} and everything derived "
-                       "from it", key=f"delete_lesson_sure_{chosen}")
+    name = stored.set_index("video_id").loc[chosen, "file_name"]
+    sure = st.checkbox(f"Yes, delete {name} and everything derived from it",
+                       key=f"delete_lesson_sure_{chosen}")
     if st.button("Delete lesson", type="primary", disabled=not sure, key="do_delete_lesson"):
         ui.change_data(store.delete_lesson, chosen, done=removed)
 

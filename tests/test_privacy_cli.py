@@ -159,6 +159,12 @@ def test_a_student_is_exported_and_a_bad_id_writes_nothing(db: Path, tmp_path: P
     done = run_cli("students", "export", "999", "--out", missing, "--db", db, cwd=tmp_path)
     assert (done.returncode, errors(done)) == (2, ["error: there is no student 999"])
     assert not missing.exists()
+    blocked = tmp_path / "a file"
+    blocked.write_text("not a folder")
+    done = run_cli("students", "export", "2", "--out", blocked / "student.zip", "--db", db,
+                   cwd=tmp_path)
+    assert done.returncode == 2
+    assert errors(done)[0].startswith(f"error: cannot write {blocked / 'student.zip'}: ")
     done = run_cli("students", "export", "2", "--out", tmp_path / "none.zip",
                    "--db", tmp_path / "none.duckdb", cwd=tmp_path)
     assert done.returncode == 2 and "no database at" in errors(done)[0]
