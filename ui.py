@@ -5,8 +5,10 @@ Pages call ``emotion_core`` through here and draw; nothing here holds SQL or mod
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import altair as alt
 import numpy as np
@@ -17,6 +19,7 @@ from emotion_core import queries
 from emotion_core.annotate import EMOTION_COLOURS, annotated_lesson_frames
 from emotion_core.emotion import EMOTIONS
 from emotion_core.jobs import JobQueue, queue_for
+from emotion_core.privacy import Removal
 from emotion_core.store import Store, StoreError, default_db_path
 from emotion_core.uploads import SAMPLE_DIR, find_stored_video, upload_dir
 
@@ -50,10 +53,22 @@ def open_queue() -> JobQueue | None:
     if not path.is_file():
         return None
     try:
-        return job_queue(str(path))
+        queue = job_queue(str(path))
+        daily_purge(str(path), date.today())
     except StoreError as exc:
         st.error(str(exc))
         st.stop()
+    return queue
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def daily_purge(path: str, today: date) -> Removal:
+    """Purge the lessons past the retention period (``Store.purge_expired``) the first time a
+    page opens the database on ``today``; what it removed is kept for the Analyse page."""
+    removal = job_queue(path).store.purge_expired(today)
+    if removal.lessons:
+        st.cache_data.clear()
+    return removal
 
 
 def open_store() -> Store | None:
@@ -106,13 +121,33 @@ def change_roster(change, *args) -> None:  # type: ignore[no-untyped-def]
 
     A correction the roster refuses (``RosterError``, a ``ValueError``) is shown, not raised.
     """
+    change_data(change, *args)
+
+
+def change_data(change: Callable[..., Any], *args: Any,
+                done: Callable[[Any], str] | None = None) -> None:
+    """Apply one change to the stored data (a correction, a deletion, a setting), then drop
+    every cached result and redraw, showing ``done(result)`` once on the redrawn page.
+
+    A change that is refused (``RosterError``, ``LessonError``, ``SettingsError``: all
+    ``ValueError``) is shown, not raised.
+    """
     try:
-        change(*args)
+        result = change(*args)
     except ValueError as exc:
         st.error(str(exc))
         return
+    if done is not None:
+        st.session_state["data_changed"] = done(result)
     st.cache_data.clear()  # renames and merges change no lesson count: the version cannot tell
     st.rerun()
+
+
+def show_change() -> None:
+    """The message of the latest ``change_data``, once."""
+    message = st.session_state.pop("data_changed", None)
+    if message:
+        st.success(message)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

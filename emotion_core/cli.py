@@ -1,4 +1,5 @@
-"""The command line: ``python -m emotion_core analyze|export|evaluate|alerts …``."""
+"""The command line: ``python -m emotion_core analyze|export|students|lessons|settings|purge|
+evaluate|alerts …``."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from emotion_core.alert_checks import check_alerts, current_alerts
 from emotion_core.alerts import RULES, AlertSettings, clock
 from emotion_core.embedding import FaceEmbedderUnavailable
 from emotion_core.emotion import EmotionModelUnavailable
+from emotion_core.privacy import LessonError, Removal
 from emotion_core.roster import RosterError
+from emotion_core.settings import SETTINGS, SettingsError, parse_setting
 from emotion_core.store import DB_ENV_VAR, Store, StoreError, default_db_path
 from emotion_core.video import VideoError, probe
 
@@ -82,11 +85,48 @@ def build_parser() -> argparse.ArgumentParser:
     split.add_argument("track_id", type=int)
     split.add_argument("--name", help="name of the new student (default: Student <id>)")
     delete = actions.add_parser(
-        "delete", help="remove a student with their observations and face embeddings"
+        "delete", help="remove a student with everything stored about them (observations, "
+                       "face embeddings, alerts)"
     )
     delete.add_argument("student_id", type=int)
-    for action in (listing, rename, merge, split, delete):
+    export_one = actions.add_parser(
+        "export", help="write everything stored about one student, face embeddings included, "
+                       "to one zip (a subject access export)",
+    )
+    export_one.add_argument("student_id", type=int)
+    export_one.add_argument("--out", type=Path, required=True, help="the zip file to write")
+    for action in (listing, rename, merge, split, delete, export_one):
         _add_db(action)
+
+    lessons = commands.add_parser("lessons", help="list the stored lessons, or delete one")
+    lesson_actions = lessons.add_subparsers(dest="action", required=True)
+    lesson_list = lesson_actions.add_parser("list", help="every stored lesson, analysed or not")
+    lesson_list.add_argument("--json", action="store_true", help="one JSON object per lesson")
+    lesson_delete = lesson_actions.add_parser(
+        "delete", help="remove a lesson with everything derived from it and its stored upload"
+    )
+    lesson_delete.add_argument("video_id", type=int)
+    lesson_delete.add_argument("--json", action="store_true", help="print what was removed")
+    for action in (lesson_list, lesson_delete):
+        _add_db(action)
+
+    settings = commands.add_parser(
+        "settings", help="show the settings kept in the database, or set some (NAME=VALUE)"
+    )
+    settings.add_argument(
+        "assignments", nargs="*", metavar="NAME=VALUE",
+        help=f"e.g. retention_days=365 or retention_days=none; settings: {', '.join(SETTINGS)}",
+    )
+    settings.add_argument("--json", action="store_true", help="print the settings as JSON")
+    _add_db(settings)
+
+    purge = commands.add_parser(
+        "purge", help="remove the lessons older than retention_days, with everything derived "
+                      "from them and their stored uploads",
+    )
+    purge.add_argument("--dry-run", action="store_true", help="say what would go; change nothing")
+    purge.add_argument("--json", action="store_true", help="print what was removed as JSON")
+    _add_db(purge)
 
     evaluate = commands.add_parser(
         "evaluate", help="measure emotion models on labelled photos (accuracy, P/R/F1, confusion)"
@@ -244,6 +284,18 @@ def cmd_students(args: argparse.Namespace) -> int:
                       f"{row.lessons:>3} lessons {row.observations:>6} faces "
                       f"{row.seconds_seen:>8.1f} s  {seen}")
         return 0
+    if args.action == "export":
+        with Store(args.db, read_only=True) as store:
+            try:
+                done = store.export_student(args.student_id, args.out)
+            except OSError as exc:
+                print(f"error: cannot write {args.out}: {exc.strerror or exc}", file=sys.stderr)
+                return 2
+        print(f"wrote everything stored about student {args.student_id} to {args.out}: "
+              f"{done.observations} observations in {done.lessons} lessons, {done.alerts} "
+              f"alerts, {done.face_embeddings} face embeddings. The file identifies the child: "
+              "keep it as safely as the database.")
+        return 0
     with Store(args.db) as store:
         if args.action == "rename":
             store.rename_student(args.student_id, args.name)
@@ -258,6 +310,79 @@ def cmd_students(args: argparse.Namespace) -> int:
             store.delete_student(args.student_id)
             print(f"student {args.student_id} deleted with their observations and embeddings")
     return 0
+
+
+def _print_removal(removal: Removal, as_json: bool, **extra: Any) -> int:
+    if as_json:
+        print(json.dumps({**extra, **removal.as_json()}))
+    else:
+        for lesson in removal.lessons:
+            print(f"{'would remove' if removal.dry_run else 'removed'} lesson "
+                  f"{lesson['video_id']}: {lesson['file_name']} "
+                  f"({lesson['class_group'] or '-'}, {lesson['lesson_date']})")
+        print(removal.describe())
+    for error in removal.file_errors:
+        print(f"error: could not remove the stored upload {error}", file=sys.stderr)
+    return 1 if removal.file_errors else 0
+
+
+def cmd_lessons(args: argparse.Namespace) -> int:
+    if args.action == "list":
+        with Store(args.db, read_only=True) as store:
+            lessons = store.stored_lessons()
+        rows = lessons.astype(object).where(lessons.notna(), None).to_dict(orient="records")
+        if args.json:
+            for row in rows:
+                print(json.dumps(row, default=str))
+        elif not rows:
+            print("no lessons stored")
+        for row in [] if args.json else rows:
+            kept = f"kept until {row['purge_after']}" if row["purge_after"] else "kept"
+            print(f"{row['video_id']:>5}  {row['lesson_date']}  {row['class_group'] or '-':<8} "
+                  f"{row['status']:<7} {row['observations']:>6} faces {row['students']:>3} "
+                  f"students  {kept:<22} {row['file_name']}")
+        return 0
+    with Store(args.db, create=False) as store:
+        removal = store.delete_lesson(args.video_id)
+    return _print_removal(removal, args.json)
+
+
+def _describe_settings(values: dict[str, Any]) -> list[str]:
+    return [f"{name} = {SETTINGS[name].describe(value)}" for name, value in values.items()]
+
+
+def cmd_settings(args: argparse.Namespace) -> int:
+    changes = {}
+    for assignment in args.assignments:
+        name, equals, value = assignment.partition("=")
+        if not equals:
+            raise SettingsError(f"a setting is set as NAME=VALUE (e.g. retention_days=365), "
+                                f"not {assignment!r}")
+        changes[name.strip()] = parse_setting(name.strip(), value)
+    if not changes:
+        with Store(args.db, read_only=True) as store:
+            values = store.settings()
+    else:
+        with Store(args.db) as store:
+            for name, value in changes.items():
+                store.set_setting(name, value)
+            values = store.settings()
+    if args.json:
+        print(json.dumps(values))
+    else:
+        print("\n".join(_describe_settings(values)))
+    return 0
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    with Store(args.db, create=False) as store:
+        days = store.retention_days()
+        if days is None and not args.json:
+            print("retention_days is none: lessons are kept until someone deletes them, so "
+                  "nothing is purged (set it with: settings retention_days=DAYS)")
+            return 0
+        removal = store.purge_expired(dry_run=args.dry_run)
+    return _print_removal(removal, args.json, retention_days=days)
 
 
 def _print_report(report) -> None:  # type: ignore[no-untyped-def]
@@ -419,10 +544,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("emotion_core").setLevel(logging.DEBUG if args.verbose else logging.INFO)
     commands = {"analyze": cmd_analyze, "analyse": cmd_analyze, "export": cmd_export,
                 "evaluate": cmd_evaluate, "students": cmd_students,
-                "train-emotion": cmd_train_emotion, "alerts": cmd_alerts}
+                "train-emotion": cmd_train_emotion, "alerts": cmd_alerts,
+                "lessons": cmd_lessons, "settings": cmd_settings, "purge": cmd_purge}
     try:
         return commands[args.command](args)
-    except (StoreError, RosterError, EmotionModelUnavailable, FaceEmbedderUnavailable) as exc:
+    except (StoreError, RosterError, LessonError, SettingsError, EmotionModelUnavailable,
+            FaceEmbedderUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -12,6 +12,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from emotion_core.privacy import delete_student_rows
+
 # seconds a sampled observation stands for: 1 / the sampling rate the analysis used
 _SECONDS_PER_OBSERVATION = "1.0 / coalesce(TRY_CAST(v.parameters->>'sample_fps' AS DOUBLE), 2.0)"
 # the day a lesson happened: its recorded date, else the day it was analysed
@@ -223,13 +225,13 @@ class StudentRoster:
                 )
         return new_id
 
-    def delete_student(self, student_id: int) -> None:
-        """Remove a student with everything stored about them: observations, embeddings and the
-        alerts raised about them."""
+    def delete_student(self, student_id: int) -> dict[str, int]:
+        """Remove a student with everything stored about them (every table in
+        ``privacy.STUDENT_TABLES``: observations, embeddings, the alerts raised about them).
+        Returns the rows removed per table."""
         with self._transaction() as cur:
             self._require(cur, student_id)
-            for table in ("observations", "face_embeddings", "alerts", "students"):
-                cur.execute(f"DELETE FROM {table} WHERE student_id = ?", [student_id])
+            return delete_student_rows(cur, student_id)
 
     @staticmethod
     def _require(cur: duckdb.DuckDBPyConnection, student_id: int) -> None:

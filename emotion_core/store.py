@@ -6,7 +6,7 @@ import json
 import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -16,7 +16,10 @@ import duckdb
 import pandas as pd
 
 from emotion_core.emotion import EMOTIONS
+from emotion_core.privacy import LessonRemoval
 from emotion_core.roster import StudentRoster
+from emotion_core.settings import StoredSettings
+from emotion_core.student_export import StudentExport
 
 DB_ENV_VAR = "CLASSROOM_DB"
 DEFAULT_DB_PATH = Path("data") / "classroom.duckdb"
@@ -122,6 +125,15 @@ MIGRATIONS: tuple[str, ...] = (
     -- would find the same
     CREATE TABLE alert_checks (inputs VARCHAR NOT NULL, checked_at TIMESTAMP NOT NULL);
     """,
+    """
+    -- what people chose (emotion_core/settings.py: retention_days, ...); a setting without a
+    -- row has its default
+    CREATE TABLE settings (
+        name VARCHAR PRIMARY KEY,
+        value JSON NOT NULL,
+        changed_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -210,10 +222,12 @@ class _AnalysesInProgress:
 _IN_PROGRESS = _AnalysesInProgress()
 
 
-class Store(StudentRoster):
+class Store(StudentRoster, StoredSettings, LessonRemoval, StudentExport):
     """One DuckDB file. Safe to share between threads of one process (one writer at a time).
 
-    The students' operations (list, rename, merge, split, delete) come from ``StudentRoster``.
+    The students' operations (list, rename, merge, split, delete) come from ``StudentRoster``,
+    the settings from ``StoredSettings``, deleting and purging lessons from ``LessonRemoval``
+    (privacy.py), a student's subject access export from ``StudentExport``.
     """
 
     def __init__(self, path: str | Path | None = None, read_only: bool = False,
@@ -286,6 +300,10 @@ class Store(StudentRoster):
                 cur.execute("ROLLBACK")
                 raise
             cur.execute("COMMIT")
+
+    def _analysis_lock(self) -> AbstractContextManager[Any]:
+        """Held, no analysis of this process can begin (``begin_analysis``) or be recovered."""
+        return _IN_PROGRESS.lock
 
     def schema_version(self) -> int:
         with self._cursor() as cur:
@@ -452,9 +470,13 @@ class Store(StudentRoster):
         [(group,)] = cur.execute(
             "SELECT class_group FROM videos WHERE video_id = ?", [video_id]
         ).fetchall()
+        # a student deleted while this lesson was analysed is not brought back: their person
+        # becomes a new student
+        [(existing,)] = cur.execute("SELECT list(student_id) FROM students").fetchall()
+        existing = set(existing or ())
         students = {}
         for person, known in tracks.groupby("person", sort=True)["student_id"].first().items():
-            if pd.isna(known):
+            if pd.isna(known) or int(known) not in existing:
                 [(new_id,)] = cur.execute("SELECT nextval('student_id_seq')").fetchall()
                 cur.execute(
                     "INSERT INTO students (student_id, display_name, class_group) VALUES (?, ?, ?)",

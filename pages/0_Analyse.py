@@ -11,6 +11,8 @@ import ui
 from emotion_core import queries
 from emotion_core.jobs import DONE, FAILED, QUEUED, Job, JobQueue
 from emotion_core.pipeline import AnalysisSettings
+from emotion_core.privacy import Removal
+from emotion_core.settings import MAX_RETENTION_DAYS
 from emotion_core.store import Store
 from emotion_core.uploads import SAMPLE_VIDEO, VIDEO_SUFFIXES, save_upload, upload_dir
 
@@ -102,6 +104,74 @@ def what_was_seen(store: Store, version: str, lessons: pd.DataFrame) -> None:
         column.image(image, caption=caption, width="stretch")
 
 
+def removed(removal: Removal) -> str:
+    lesson = removal.lessons[0]
+    return (f"Deleted **{lesson['file_name']}** ({lesson['lesson_date']}): "
+            f"{removal.describe().removeprefix('removed ')}.")
+
+
+def purged(removal: Removal) -> str:
+    if not removal.lessons:
+        return "Retention period saved. No lesson is past it."
+    return f"Retention period saved. {removal.describe().capitalize()} past it."
+
+
+def retention_setting(store: Store) -> None:
+    """Keep lessons until deleted, or purge them a number of days after their date."""
+    days = store.retention_days()
+    st.markdown("**How long lessons are kept**")
+    purge = st.checkbox("Purge lessons after a retention period", value=days is not None,
+                        key="retention_on")
+    chosen = st.number_input(
+        "Days a lesson is kept after its date", min_value=1, max_value=MAX_RETENTION_DAYS,
+        value=days or 365, step=1, disabled=not purge, key="retention_days",
+        help="Then its observations, face embeddings, alerts, the students seen in no other "
+             "lesson and its stored video are removed, each time the app opens the database "
+             "on a new day.",
+    )
+    wanted = int(chosen) if purge else None
+    if st.button("Save retention period", disabled=wanted == days):
+        def save_and_purge(value: int | None) -> Removal:
+            store.set_setting("retention_days", value)
+            return store.purge_expired()
+
+        ui.change_data(save_and_purge, wanted, done=purged)
+
+
+def delete_lesson(store: Store) -> None:
+    """Pick a lesson, confirm, delete it with everything derived from it."""
+    stored = store.stored_lessons()
+    st.markdown("**Delete a lesson**")
+    if stored.empty:
+        st.write("No lesson is stored.")
+        return
+    labels = {
+        int(r.video_id): f"{r.file_name} ({r.class_group or 'no class'}, {r.lesson_date}, "
+                         f"{r.students} students, {r.observations} faces)"
+        + (": being analysed" if r.status == "running" else "")
+        for r in stored.itertuples()
+    }
+    chosen = st.selectbox("Lesson to delete", list(labels)[::-1],
+                          format_func=labels.__getitem__, key="delete_lesson")
+    st.caption("Removes the lesson's observations, face embeddings and alerts, the students "
+               "seen in no other lesson, and its uploaded video. It cannot be undone.")
+    name = stored.set_index("video_id").loc[chosen, "file_name"]
+    sure = st.checkbox(f"Yes, delete {name} and everything derived from it",
+                       key=f"delete_lesson_sure_{chosen}")
+    if st.button("Delete lesson", type="primary", disabled=not sure, key="do_delete_lesson"):
+        ui.change_data(store.delete_lesson, chosen, done=removed)
+
+
+def keeping_and_deleting(store: Store) -> None:
+    removal = ui.daily_purge(str(store.path), date.today())
+    with st.expander("Keeping and deleting lessons"):
+        if removal.lessons:
+            st.info(f"Today's purge {removal.describe()} past the retention period.")
+        retention_setting(store)
+        st.divider()
+        delete_lesson(store)
+
+
 st.title("Classroom mood")
 st.caption(
     "Finds the faces in a lesson video and reads each face's expression as probabilities over "
@@ -147,6 +217,7 @@ if submitted:
         queue_jobs(chosen, group, lesson_date, sample_fps)
         st.rerun()
 
+ui.show_change()
 if queue is not None:
     analyses_panel(queue)
 
@@ -179,3 +250,6 @@ if lessons is not None and not lessons.empty:
             "emotion_model": "emotion model",
         },
     )
+
+if store is not None:
+    keeping_and_deleting(store)

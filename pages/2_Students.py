@@ -135,6 +135,14 @@ chosen = st.selectbox("Student", list(names), format_func=names.__getitem__)
 student = roster.set_index("student_id").loc[chosen].copy()
 student["student_id"] = chosen
 st.subheader(str(student["display_name"]))
+st.download_button(
+    f"Download everything stored about {student['display_name']}",
+    data=lambda: store.student_export_bytes(chosen), file_name=f"student_{chosen}.zip",
+    mime="application/zip", on_click="ignore", key=f"export_{chosen}",
+    help="A subject access export: one zip with the student's row, every observation of them "
+         "with its lesson, the alerts about them with what was decided, and their face "
+         "embeddings. The embeddings can recognise the child: keep the file safe.",
+)
 
 left, right = st.columns(2)
 left.altair_chart(profile_chart(ui.student_profile(store, path, version, chosen)),

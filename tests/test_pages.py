@@ -113,6 +113,9 @@ def test_analyse_page_after_the_sample(with_sample: Path) -> None:
     assert app.selectbox[0].label == "Lesson"
     captions = [c for image in app.image for c in image.captions]
     assert len(captions) == 3 and all(c.startswith("demo_lesson.mp4") for c in captions)
+    # keeping and deleting lessons (tests/test_privacy_pages.py uses them)
+    assert "Keeping and deleting lessons" in [e.label for e in app.expander]
+    assert button(app, "Delete lesson").disabled  # until the user confirms
 
 
 def test_bad_videos_are_reported_on_the_page(tmp_path: Path, empty_db: Path) -> None:
@@ -175,6 +178,8 @@ def test_students_page_after_the_sample(with_sample: Path) -> None:
     assert [t.label for t in app.tabs] == ["Rename", "Merge", "Split off a sighting", "Delete"]
     delete = button(app, "Delete")
     assert delete.disabled  # until the user confirms
+    [download] = app.get("download_button")  # the subject access export
+    assert download.proto.label.startswith("Download everything stored about Student ")
 
 
 @needs_identities
