@@ -270,7 +270,7 @@ def cmd_students(args: argparse.Namespace) -> int:
                       f"{consent}  {row.lessons:>3} lessons {row.observations:>6} faces "
                       f"{row.seconds_seen:>8.1f} s  {seen}")
         return 0
-    with Store(args.db) as store:
+    with Store(args.db, create=False) as store:
         if args.action == "rename":
             store.rename_student(args.student_id, args.name)
             print(f"student {args.student_id} is now {args.name.strip()!r}")
