@@ -125,7 +125,7 @@ class AnalysisResult:
     seconds: float
     # who is who (None when identification is off)
     embedding_model: str | None = None
-    students: int | None = None  # people told apart in this video
+    students: int | None = None  # people of this video given a student
     new_students: int | None = None  # of those, not on the roster before
     # people left anonymous: not on the roster, with ``identify_new_students`` off
     anonymous_people: int | None = None
@@ -390,7 +390,10 @@ def analyse_video(
     (``embedder``, else ``settings.embedding_model`` loaded once per process; ``auto`` keeps
     the model the stored students were embedded with), joined into
     people and matched to the students already in ``store``. Re-analysing a video keeps its
-    students' ids.
+    students' ids. With ``settings.identify_new_students`` off, people matching no student stay
+    anonymous; with ``settings.store_thumbnails`` each student gets a small face thumbnail
+    (``thumbnails.py``). Students whose identification is off have no embedding, so they are
+    never matched.
 
     Raises ``VideoError`` for a file that is not a usable video (nothing is written then). A
     failure part-way marks the video failed, keeps no half-written rows, and re-raises.

@@ -26,7 +26,8 @@ class RosterError(ValueError):
 
 
 class StudentRoster:
-    """Students: who was seen, how often and when, and merge / split / rename / delete."""
+    """Students: who was seen, how often and when, merge / split / rename / delete, and the
+    consent register (``set_identification``)."""
 
     # provided by Store
     _cursor: Any
