@@ -57,6 +57,16 @@ def build_parser() -> argparse.ArgumentParser:
              "view only, and no face embedding is computed or stored",
     )
     analyze.add_argument(
+        "--no-new-students", action="store_true",
+        help="recognise only the students already on the roster (identification on); faces of "
+             "anyone else stay anonymous, and no embedding of them is stored",
+    )
+    analyze.add_argument(
+        "--thumbnails", action="store_true",
+        help="keep one small face thumbnail (96 px JPEG) per student whose identification is "
+             "on, shown on the Students page (off by default; never a frame)",
+    )
+    analyze.add_argument(
         "--embedding-model", choices=EMBEDDING_MODEL_CHOICES, default="auto",
         help="auto: DeepFace's VGG-Face where its weights are available, else the offline Dlib",
     )
@@ -86,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     split.add_argument("--name", help="name of the new student (default: Student <id>)")
     delete = actions.add_parser(
         "delete", help="remove a student with everything stored about them (observations, "
-                       "face embeddings, alerts)"
+                       "face embeddings, thumbnail, alerts)"
     )
     delete.add_argument("student_id", type=int)
     export_one = actions.add_parser(
@@ -95,7 +105,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export_one.add_argument("student_id", type=int)
     export_one.add_argument("--out", type=Path, required=True, help="the zip file to write")
-    for action in (listing, rename, merge, split, delete, export_one):
+    consent = actions.add_parser(
+        "consent",
+        help="the consent register: turn a student's identification on or off (off deletes "
+             "their embeddings, thumbnail and alerts and makes their observations anonymous)",
+    )
+    consent.add_argument("student_id", type=int)
+    consent.add_argument("identification", choices=("on", "off"))
+    consent.add_argument("--note", help="who asked and when, kept in the register")
+    for action in (listing, rename, merge, split, delete, export_one, consent):
         _add_db(action)
 
     lessons = commands.add_parser("lessons", help="list the stored lessons, or delete one")
@@ -215,6 +233,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         settings = AnalysisSettings(
             sample_fps=args.fps, emotion_model=args.emotion_model,
             identify=not args.no_identify, embedding_model=args.embedding_model,
+            identify_new_students=not args.no_new_students, store_thumbnails=args.thumbnails,
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -248,8 +267,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             if args.json:
                 print(json.dumps(result.as_json()), flush=True)
             else:
+                anonymous = (
+                    f", {result.anonymous_people} left anonymous" if result.anonymous_people
+                    else ""
+                )
                 who = (
-                    f"{result.students} students ({result.new_students} new, "
+                    f"{result.students} students ({result.new_students} new{anonymous}, "
                     f"{result.embedding_model})" if result.students is not None
                     else "identification off"
                 )
@@ -274,14 +297,17 @@ def cmd_students(args: argparse.Namespace) -> int:
             students = store.students(args.group)
         if args.json:
             for row in students.to_dict(orient="records"):
-                print(json.dumps(row, default=str))
+                plain = {k: None if not isinstance(v, list) and pd.isna(v) else v
+                         for k, v in row.items()}
+                print(json.dumps(plain, default=str))
         elif students.empty:
             print("no students yet: analyse a lesson with identification on")
         else:
             for row in students.itertuples():
                 seen = f"{row.first_seen_on} .. {row.last_seen_on}" if row.lessons else "not seen"
+                consent = "identification on " if row.identification else "identification OFF"
                 print(f"{row.student_id:>5}  {row.display_name:<24} {row.class_group or '-':<8} "
-                      f"{row.lessons:>3} lessons {row.observations:>6} faces "
+                      f"{consent}  {row.lessons:>3} lessons {row.observations:>6} faces "
                       f"{row.seconds_seen:>8.1f} s  {seen}")
         return 0
     if args.action == "export":
@@ -296,7 +322,7 @@ def cmd_students(args: argparse.Namespace) -> int:
               f"alerts, {done.face_embeddings} face embeddings. The file identifies the child: "
               "keep it as safely as the database.")
         return 0
-    with Store(args.db) as store:
+    with Store(args.db, create=False) as store:
         if args.action == "rename":
             store.rename_student(args.student_id, args.name)
             print(f"student {args.student_id} is now {args.name.strip()!r}")
@@ -309,6 +335,17 @@ def cmd_students(args: argparse.Namespace) -> int:
         elif args.action == "delete":
             store.delete_student(args.student_id)
             print(f"student {args.student_id} deleted with their observations and embeddings")
+        elif args.action == "consent":
+            on = args.identification == "on"
+            changed = store.set_identification(args.student_id, on, args.note)
+            if not changed:
+                print(f"student {args.student_id}: identification was already {args.identification}")
+            elif on:
+                print(f"student {args.student_id}: identification on for lessons analysed from "
+                      "now on (nothing removed comes back)")
+            else:
+                print(f"student {args.student_id}: identification off; their embeddings, "
+                      "thumbnail and alerts are deleted and their observations are anonymous")
     return 0
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from emotion_core.embedding import FaceEmbedder, cosine_distances, unit_rows
+from emotion_core.thumbnails import encode_thumbnail
 from emotion_core.types import Faces
 
 # A face this wide (pixels) or wider counts as full quality: the chips are 150-224 px, and the
@@ -54,6 +55,10 @@ class TrackEmbedding:
     embedding: np.ndarray
     samples: int
     quality: float  # mean quality of the chips embedded
+    # the best of those chips as a small JPEG (thumbnails.py), only when the sampler keeps them
+    thumbnail: bytes | None = None
+    thumbnail_quality: float = 0.0
+    thumbnail_s: float | None = None  # when it was seen
 
 
 @dataclass
@@ -89,16 +94,18 @@ class TrackSampler:
     keeping the better face of each pair. So the chips show different moments (expressions,
     poses) of the track, and a chip is cut only for a face that becomes a candidate. A track not
     seen for more than ``max_gap_s`` has ended (as in the tracker); its chips are embedded at the
-    next ``flush``. Memory holds the chips of live tracks only.
+    next ``flush``. Memory holds the chips of live tracks only; with ``keep_thumbnails`` each
+    ended track also keeps its best chip, as a small JPEG.
     """
 
     def __init__(
         self, embedder: FaceEmbedder, per_track: int = 3, spacing_s: float = 1.0,
-        max_gap_s: float = 2.0,
+        max_gap_s: float = 2.0, keep_thumbnails: bool = False,
     ) -> None:
         if per_track < 1:
             raise ValueError("per_track must be at least 1")
         self.embedder = embedder
+        self.keep_thumbnails = keep_thumbnails
         self.per_track = per_track
         self.spacing_s = spacing_s
         self.max_gap_s = max_gap_s
@@ -168,12 +175,15 @@ class TrackSampler:
         start = 0
         for track_id, track in zip(track_ids, tracks):
             n = len(track.candidates)
+            best = max(track.candidates.values(), key=lambda c: c.quality)
             self._done.append(TrackEmbedding(
                 track_id=track_id, first_s=track.first_s, last_s=track.last_s,
                 observations=track.observations,
                 embedding=unit_rows(vectors[start:start + n].mean(axis=0, keepdims=True))[0],
                 samples=n,
                 quality=float(np.mean([c.quality for c in track.candidates.values()])),
+                **({"thumbnail": encode_thumbnail(best.chip), "thumbnail_quality": best.quality,
+                    "thumbnail_s": best.time_s} if self.keep_thumbnails else {}),
             ))
             start += n
 

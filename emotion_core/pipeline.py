@@ -24,7 +24,13 @@ from emotion_core.identity import (
     TrackSampler,
     identify,
 )
-from emotion_core.store import AnalysisSummary, Store, TrackIdentities, VideoRecord
+from emotion_core.store import (
+    TRACK_THUMBNAIL_COLUMNS,
+    AnalysisSummary,
+    Store,
+    TrackIdentities,
+    VideoRecord,
+)
 from emotion_core.tracking import IoUTracker, iou_matrix
 from emotion_core.types import Faces, Frame, Progress
 from emotion_core.video import VideoError, VideoSource, expected_samples
@@ -78,6 +84,13 @@ class AnalysisSettings:
     # who is who: False counts and classifies faces for the class-level view only, and stores
     # no embedding and no student
     identify: bool = True
+    # False: faces are recognised only as the students already on the roster (identification
+    # on); anyone else stays anonymous, with no student and no embedding stored (a class where
+    # only some children's consent was given, once those are on the roster)
+    identify_new_students: bool = True
+    # one small face thumbnail per student (thumbnails.py), only for students whose
+    # identification is on; opt-in, and never a frame
+    store_thumbnails: bool = False
     embedding_model: str = "auto"
     # chips embedded per track at most (its best ones), whatever the track's length
     embeddings_per_track: int = 3
@@ -94,6 +107,10 @@ class AnalysisSettings:
             raise ValueError("detect_every must be at least 1")
         if self.embeddings_per_track < 1:
             raise ValueError("embeddings_per_track must be at least 1")
+        if self.store_thumbnails and not self.identify:
+            raise ValueError(
+                "face thumbnails are kept per student, so they need identification on"
+            )
 
 
 @dataclass(frozen=True)
@@ -108,8 +125,11 @@ class AnalysisResult:
     seconds: float
     # who is who (None when identification is off)
     embedding_model: str | None = None
-    students: int | None = None  # people told apart in this video
+    students: int | None = None  # people of this video given a student
     new_students: int | None = None  # of those, not on the roster before
+    # people left anonymous: not on the roster, with ``identify_new_students`` off
+    anonymous_people: int | None = None
+    thumbnails: int = 0  # face thumbnails offered to the store (kept where better)
     faces_embedded: int = 0
     identity_seconds: float = 0.0  # of ``seconds``: cutting chips, embedding, assigning
 
@@ -370,7 +390,10 @@ def analyse_video(
     (``embedder``, else ``settings.embedding_model`` loaded once per process; ``auto`` keeps
     the model the stored students were embedded with), joined into
     people and matched to the students already in ``store``. Re-analysing a video keeps its
-    students' ids.
+    students' ids. With ``settings.identify_new_students`` off, people matching no student stay
+    anonymous; with ``settings.store_thumbnails`` each student gets a small face thumbnail
+    (``thumbnails.py``). Students whose identification is off have no embedding, so they are
+    never matched.
 
     Raises ``VideoError`` for a file that is not a usable video (nothing is written then). A
     failure part-way marks the video failed, keeps no half-written rows, and re-raises.
@@ -397,7 +420,8 @@ def analyse_video(
 
             embedder = load_embedder(settings.embedding_model, store.embedding_models())
         sampler = TrackSampler(
-            embedder, settings.embeddings_per_track, max_gap_s=settings.track_max_gap_s
+            embedder, settings.embeddings_per_track, max_gap_s=settings.track_max_gap_s,
+            keep_thumbnails=settings.store_thumbnails,
         )
     parameters = {
         **asdict(settings), "emotion_model": emotion_model.name,
@@ -424,7 +448,7 @@ def analyse_video(
                     frames_done, max(frames_total, frames_done), faces_seen,
                     time.perf_counter() - started,
                 ))
-        identities = people = None
+        identities = people = everyone = None
         assign_started = time.perf_counter()
         if sampler is not None and embedder is not None:
             stored_group = (store.video(video_id) or {}).get("class_group")
@@ -433,8 +457,13 @@ def analyse_video(
             student_ids, centroids = store.reference_embeddings(embedder.name, group)
             roster = RosterReferences(embedder.name, student_ids, centroids)
             threshold = settings.same_person_distance or embedder.same_person_distance
-            people = identify(tracks, sampler.co_occurring, roster, threshold)
-            identities = TrackIdentities(embedder.name, track_identity_rows(tracks, people))
+            everyone = identify(tracks, sampler.co_occurring, roster, threshold)
+            people = [p for p in everyone
+                      if settings.identify_new_students or p.student_id is not None]
+            identities = TrackIdentities(
+                embedder.name, track_identity_rows(tracks, people),
+                track_thumbnail_rows(tracks, people) if settings.store_thumbnails else None,
+            )
         assign_seconds = time.perf_counter() - assign_started
     except VideoError as exc:
         store.fail_analysis(video_id, str(exc))
@@ -456,6 +485,11 @@ def analyse_video(
         embedding_model=identities.model if identities is not None else None,
         students=len(people) if people is not None else None,
         new_students=sum(p.student_id is None for p in people) if people is not None else None,
+        anonymous_people=len(everyone) - len(people) if people is not None else None,
+        thumbnails=(
+            len(identities.thumbnails)
+            if identities is not None and identities.thumbnails is not None else 0
+        ),
         faces_embedded=sampler.faces_embedded if sampler is not None else 0,
         identity_seconds=round(
             sampler.seconds + assign_seconds if sampler is not None else 0.0, 3
@@ -473,11 +507,13 @@ def analyse_video(
 
 
 def track_identity_rows(tracks: Sequence[TrackEmbedding], people: Sequence[Person]) -> pd.DataFrame:
-    """The store's ``TrackIdentities`` rows: one per track, with its person and student."""
+    """The store's ``TrackIdentities`` rows: one per track of ``people`` (the others stay
+    anonymous), with its person (its index in ``people``) and student."""
     person_of = {t: (n, p.student_id) for n, p in enumerate(people) for t in p.track_ids}
+    tracks = [t for t in tracks if t.track_id in person_of]
     return pd.DataFrame({
-        "track_id": [t.track_id for t in tracks],
-        "person": [person_of[t.track_id][0] for t in tracks],
+        "track_id": pd.array([t.track_id for t in tracks], dtype="int64"),
+        "person": pd.array([person_of[t.track_id][0] for t in tracks], dtype="int64"),
         "student_id": pd.array([person_of[t.track_id][1] for t in tracks], dtype="Int64"),
         "first_s": [t.first_s for t in tracks],
         "last_s": [t.last_s for t in tracks],
@@ -485,3 +521,18 @@ def track_identity_rows(tracks: Sequence[TrackEmbedding], people: Sequence[Perso
         "quality": [t.quality for t in tracks],
         "embedding": [t.embedding.tolist() for t in tracks],
     })
+
+
+def track_thumbnail_rows(
+    tracks: Sequence[TrackEmbedding], people: Sequence[Person]
+) -> pd.DataFrame:
+    """The store's thumbnail rows: per person of ``people``, the best chip of their tracks."""
+    by_id = {t.track_id: t for t in tracks}
+    rows = []
+    for n, person in enumerate(people):
+        held = [by_id[t] for t in person.track_ids if by_id[t].thumbnail is not None]
+        if held:
+            best = max(held, key=lambda t: t.thumbnail_quality)
+            rows.append({"person": n, "track_id": best.track_id, "observed_at_s": best.thumbnail_s,
+                         "quality": best.thumbnail_quality, "jpeg": best.thumbnail})
+    return pd.DataFrame(rows, columns=list(TRACK_THUMBNAIL_COLUMNS))

@@ -40,6 +40,8 @@ DERIVED_TABLES: tuple[DerivedTable, ...] = (
     DerivedTable("observations_staging", student_column=None),
     DerivedTable("face_embeddings"),
     DerivedTable("alerts"),
+    # one small face picture per student, only where an analysis was asked to keep them
+    DerivedTable("student_thumbnails"),
 )
 LESSON_TABLES = tuple(t for t in DERIVED_TABLES if t.lesson_column)
 STUDENT_TABLES = tuple(t for t in DERIVED_TABLES if t.student_column)

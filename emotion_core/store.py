@@ -20,6 +20,11 @@ from emotion_core.privacy import LessonRemoval
 from emotion_core.roster import StudentRoster
 from emotion_core.settings import StoredSettings
 from emotion_core.student_export import StudentExport
+from emotion_core.thumbnails import (
+    delete_lesson_thumbnails,
+    delete_student_thumbnails,
+    keep_best_thumbnails,
+)
 
 DB_ENV_VAR = "CLASSROOM_DB"
 DEFAULT_DB_PATH = Path("data") / "classroom.duckdb"
@@ -134,6 +139,24 @@ MIGRATIONS: tuple[str, ...] = (
         changed_at TIMESTAMP NOT NULL DEFAULT current_timestamp
     );
     """,
+    """
+    -- the consent register (roster.py): whether a student may be identified. Turned off, the
+    -- student keeps this row (name, when, note) and nothing that recognises them.
+    ALTER TABLE students ADD COLUMN identification BOOLEAN NOT NULL DEFAULT true;
+    ALTER TABLE students ADD COLUMN identification_changed_at TIMESTAMP;
+    ALTER TABLE students ADD COLUMN identification_note VARCHAR;
+    -- at most one small face thumbnail per student, only when an analysis was asked to keep
+    -- them (thumbnails.py); it goes with the student and with the lesson it was taken from
+    CREATE TABLE student_thumbnails (
+        student_id INTEGER NOT NULL,
+        video_id INTEGER NOT NULL,
+        track_id INTEGER NOT NULL,
+        observed_at_s DOUBLE,
+        quality REAL NOT NULL,
+        jpeg BLOB NOT NULL,
+        created_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -178,10 +201,17 @@ class TrackIdentities:
     people of the video (tracks with one number are one person), ``student_id`` is the known
     student that person is, or missing (NA) for a new student, and ``embedding`` is the track's
     reference vector (a list of floats) of ``model``.
+
+    ``thumbnails`` (only when the analysis keeps them) has at most one row per person, in
+    ``TRACK_THUMBNAIL_COLUMNS``: the JPEG of the person's best face chip.
     """
 
     model: str
     tracks: pd.DataFrame
+    thumbnails: pd.DataFrame | None = None
+
+
+TRACK_THUMBNAIL_COLUMNS: tuple[str, ...] = ("person", "track_id", "observed_at_s", "quality", "jpeg")
 
 
 @dataclass(frozen=True)
@@ -410,19 +440,23 @@ class Store(StudentRoster, StoredSettings, LessonRemoval, StudentExport):
         "Student <id>") and the video's reference embeddings replace those of an earlier
         analysis. Without, the video has no students and no embeddings (identification off).
         Students that an earlier analysis of this video created and that are now seen nowhere
-        are removed.
+        are removed. The video's thumbnails are replaced by those of ``identities`` (none when
+        the analysis keeps none). A known student whose identification was turned off while the
+        video was analysed stays anonymous in it.
         """
         parameters = self._pending_parameters.get(video_id)
         with self._transaction() as cur:
             earlier = {
                 int(sid) for (sid,) in cur.execute(
                     "SELECT student_id FROM face_embeddings WHERE video_id = ? UNION "
+                    "SELECT student_id FROM student_thumbnails WHERE video_id = ? UNION "
                     "SELECT student_id FROM observations WHERE video_id = ? "
                     "AND student_id IS NOT NULL",
-                    [video_id, video_id],
+                    [video_id, video_id, video_id],
                 ).fetchall()
             }
             cur.execute("DELETE FROM face_embeddings WHERE video_id = ?", [video_id])
+            delete_lesson_thumbnails(cur, [video_id])
             if identities is not None:
                 self._record_identities(cur, video_id, identities)
             cur.execute("DELETE FROM observations WHERE video_id = ?", [video_id])
@@ -446,14 +480,18 @@ class Store(StudentRoster, StoredSettings, LessonRemoval, StudentExport):
                 "UPDATE videos SET embedding_model = ? WHERE video_id = ?",
                 [identities.model if identities is not None else None, video_id],
             )
-            cur.execute(
+            # (a student whose identification is off is seen nowhere, and stays on the register)
+            gone = cur.execute(
                 """
                 DELETE FROM students s WHERE list_contains(?::INTEGER[], s.student_id)
+                AND s.identification
                 AND NOT EXISTS (SELECT 1 FROM observations o WHERE o.student_id = s.student_id)
                 AND NOT EXISTS (SELECT 1 FROM face_embeddings e WHERE e.student_id = s.student_id)
+                RETURNING student_id
                 """,
                 [sorted(earlier)],
-            )
+            ).fetchall()
+            delete_student_thumbnails(cur, [sid for (sid,) in gone])
         self._ended(video_id)
 
     def _record_identities(
@@ -470,13 +508,14 @@ class Store(StudentRoster, StoredSettings, LessonRemoval, StudentExport):
         [(group,)] = cur.execute(
             "SELECT class_group FROM videos WHERE video_id = ?", [video_id]
         ).fetchall()
-        # a student deleted while this lesson was analysed is not brought back: their person
-        # becomes a new student
-        [(existing,)] = cur.execute("SELECT list(student_id) FROM students").fetchall()
-        existing = set(existing or ())
+        # whether each known student may still be identified (consent can change while a video
+        # is analysed; a student deleted meanwhile is a new one again)
+        consent = dict(cur.execute("SELECT student_id, identification FROM students").fetchall())
         students = {}
         for person, known in tracks.groupby("person", sort=True)["student_id"].first().items():
-            if pd.isna(known) or int(known) not in existing:
+            if not pd.isna(known) and consent.get(int(known)) is False:
+                continue  # identification off: anonymous, and nothing about them is kept
+            if pd.isna(known) or int(known) not in consent:
                 [(new_id,)] = cur.execute("SELECT nextval('student_id_seq')").fetchall()
                 cur.execute(
                     "INSERT INTO students (student_id, display_name, class_group) VALUES (?, ?, ?)",
@@ -485,6 +524,9 @@ class Store(StudentRoster, StoredSettings, LessonRemoval, StudentExport):
                 students[person] = new_id
             else:
                 students[person] = int(known)
+        tracks = tracks[tracks["person"].isin(list(students))]
+        if tracks.empty:
+            return
         rows = pd.DataFrame({
             "student_id": tracks["person"].map(students).astype("int64"),
             "video_id": video_id,
@@ -509,6 +551,27 @@ class Store(StudentRoster, StoredSettings, LessonRemoval, StudentExport):
             " last_s, samples, quality, embedding::FLOAT[] FROM track_identities"
         )
         cur.unregister("track_identities")
+        if identities.thumbnails is not None:
+            self._record_thumbnails(cur, video_id, identities.thumbnails, students)
+
+    @staticmethod
+    def _record_thumbnails(
+        cur: duckdb.DuckDBPyConnection, video_id: int, thumbnails: pd.DataFrame,
+        students: dict[Any, int],
+    ) -> None:
+        missing = set(TRACK_THUMBNAIL_COLUMNS) - set(thumbnails.columns)
+        if missing:
+            raise ValueError(f"track thumbnails lack columns: {sorted(missing)}")
+        chosen = thumbnails[thumbnails["person"].isin(list(students))]
+        rows = pd.DataFrame({
+            "student_id": chosen["person"].map(students).astype("int64"),
+            "video_id": video_id,
+            "track_id": chosen["track_id"].astype("int64"),
+            "observed_at_s": chosen["observed_at_s"].astype(float),
+            "quality": chosen["quality"].astype(float),
+            "jpeg": list(chosen["jpeg"]),
+        })
+        keep_best_thumbnails(cur, rows)
 
     def fail_analysis(self, video_id: int, reason: str) -> None:
         """Drop the staged rows; an earlier complete analysis of the video stays as it was."""

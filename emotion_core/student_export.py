@@ -29,6 +29,11 @@ from emotion_core.privacy import LESSON_DAY, STUDENT_TABLES
 from emotion_core.roster import RosterError
 
 FORMAT_VERSION = 1
+# what the tables written as <table>.json hold, in words for README.txt
+_TABLE_WORDS: dict[str, str] = {
+    "student_thumbnails": "the student's face thumbnail, if one was kept: a small JPEG of "
+                          "their face (base64)",
+}
 CONTENTS: dict[str, str] = {
     "README.txt": "what this export is and what each file holds",
     "student.json": "the student's row, how often and when they were seen, the lessons they "
@@ -151,8 +156,9 @@ class StudentExport:
         student_row = _records(tables.pop("students"))[0]
         extra = {name: frame for name, frame in tables.items()
                  if name not in ("observations", "alerts", "face_embeddings")}
-        files = {**CONTENTS, **{f"{name}.json": f"the student's rows of table {name}"
-                                for name in extra}}
+        files = {**CONTENTS, **{
+            f"{name}.json": _TABLE_WORDS.get(name, f"the student's rows of table {name}")
+            for name in extra}}
         counts = {name: len(frame) for name, frame in tables.items()}
         document = {
             "format_version": FORMAT_VERSION,

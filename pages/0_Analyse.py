@@ -20,15 +20,19 @@ SAMPLE_GROUP = "Demo class"
 RECENT_JOBS = 8  # shown on the page; older ones are in the lessons table
 
 
-def queue_jobs(videos: list[tuple[str, object]], group: str, lesson_date: date, fps: float) -> None:
+def queue_jobs(videos: list[tuple[str, object]], group: str, lesson_date: date, fps: float,
+               new_students: bool = True, thumbnails: bool = False) -> None:
     """Save the uploads (``(name, file)``; a file of None is the sample) and queue them."""
     path = ui.db_path()
     queue = ui.job_queue(str(path))
+    settings = AnalysisSettings(
+        sample_fps=fps, identify_new_students=new_students, store_thumbnails=thumbnails
+    )
     for name, data in videos:
         video = SAMPLE_VIDEO if data is None else save_upload(name, data, upload_dir(path))
         queue.submit(
-            video, name=name, class_group=group or None,
-            recorded_on=lesson_date, settings=AnalysisSettings(sample_fps=fps),
+            video, name=name, class_group=group or None, recorded_on=lesson_date,
+            settings=settings,
         )
 
 
@@ -97,7 +101,7 @@ def what_was_seen(store: Store, version: str, lessons: pd.DataFrame) -> None:
     st.caption(
         "Boxes are the faces found, labelled with who it is (the student, or the track within "
         "the lesson) and the most likely expression with its probability. Frames are read "
-        "again from the video; no picture is stored."
+        "again from the video; no frame is stored."
     )
     frames = ui.annotated_frames(store, str(store.path), version, chosen, str(video))
     for column, (image, caption) in zip(st.columns(len(frames) or 1), frames):
@@ -205,6 +209,19 @@ with st.form("analyse", clear_on_submit=True):
         "Frames analysed per second", 0.5, 10.0, 2.0, 0.5,
         help="More frames follow quick changes better and take longer to analyse.",
     )
+    new_students = st.checkbox(
+        "Add new students to the roster", value=True,
+        help="Off: faces are recognised only as students already on the roster with "
+             "identification on; anyone else is counted in the class figures anonymously and "
+             "nothing that recognises them is kept. Use it for a class where not every "
+             "child's consent was given.",
+    )
+    thumbnails = st.checkbox(
+        "Keep a small face thumbnail per student", value=False,
+        help="One 96-pixel picture of each student's face (never a frame), shown on the "
+             "Students page; only for students whose identification is on. It is deleted with "
+             "the student, when identification is turned off, and with the lesson.",
+    )
     submitted = st.form_submit_button("Analyse", type="primary")
 
 if submitted:
@@ -214,7 +231,7 @@ if submitted:
     if not chosen:
         st.info("Choose one or more video files first (or tick the sample lesson).")
     else:
-        queue_jobs(chosen, group, lesson_date, sample_fps)
+        queue_jobs(chosen, group, lesson_date, sample_fps, new_students, thumbnails)
         st.rerun()
 
 ui.show_change()

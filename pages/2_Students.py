@@ -16,6 +16,21 @@ st.caption(
     + ui.CAVEAT
 )
 ALL_CLASSES = "all classes"
+TURN_OFF = (
+    "Turning identification off for **{name}** deletes their face embeddings and thumbnail and "
+    "the alerts about them, at once and for good. Their faces stay in the class figures, "
+    "anonymously: no lesson will show them as {name} again, not even the past ones. The "
+    "register keeps their name, marked off, so you can see it was done. With no embedding kept "
+    "the app cannot recognise {name}: a later lesson analysed with *Add new students to the "
+    "roster* on makes them a new pseudonymous student (turn that off, or identification as a "
+    "whole, for a class whose consent is not collected)."
+)
+TURN_ON = (
+    "Turning identification on again for **{name}** only affects lessons analysed from now on; "
+    "nothing deleted comes back. No embedding of them is kept, so the next lesson analysed with "
+    "*Add new students to the roster* on makes them a new pseudonymous student: merge that "
+    "student into {name} here to keep one record."
+)
 
 
 def profile_chart(profile: pd.DataFrame) -> alt.Chart:
@@ -54,14 +69,17 @@ def corrections(store, student: pd.Series, roster: pd.DataFrame) -> None:  # typ
     """Rename, merge, split off a track, delete: each asks for confirmation first."""
     sid, name = int(student["student_id"]), str(student["display_name"])
     rename, merge, split, delete = st.tabs(["Rename", "Merge", "Split off a sighting", "Delete"])
+    roster = roster[roster["identification"].astype(bool)]  # the others cannot be merged
     with rename:
         new_name = st.text_input("New name", value=name, key=f"rename_{sid}")
         if st.button("Rename", key=f"do_rename_{sid}"):
             ui.change_roster(store.rename_student, sid, new_name)
     with merge:
         others = roster[roster["student_id"] != sid]
-        if others.empty:
-            st.write("There is no other student to merge with.")
+        if not student["identification"]:
+            st.write(f"Identification is off for {name}: turn it on before merging.")
+        elif others.empty:
+            st.write("There is no other student (with identification on) to merge with.")
         else:
             labels = dict(zip(others["student_id"].astype(int), others["display_name"]))
             other = st.selectbox("The same person as", list(labels),
@@ -85,10 +103,43 @@ def corrections(store, student: pd.Series, roster: pd.DataFrame) -> None:  # typ
             ui.change_roster(store.split_track, *chosen)
     with delete:
         st.caption("Removes the student with everything stored about them: every observation, "
-                   "face embedding and alert. It cannot be undone.")
+                   "face embedding, thumbnail and alert, and their row in the consent register. "
+                   "It cannot be undone.")
         sure = st.checkbox(f"Yes, delete {name} and all their data", key=f"delete_sure_{sid}")
         if st.button("Delete", key=f"do_delete_{sid}", type="primary", disabled=not sure):
             ui.change_roster(store.delete_student, sid)
+
+
+def consent(store, student: pd.Series) -> None:  # type: ignore[no-untyped-def]
+    """The student's line in the consent register: a toggle, and a confirmation that says what
+    changing it does before anything changes."""
+    sid, name = int(student["student_id"]), str(student["display_name"])
+    on = bool(student["identification"])
+    changed_at, note = student["identification_changed_at"], student["identification_note"]
+    if not pd.isna(changed_at):
+        said = f" ({note})" if isinstance(note, str) and note else ""
+        st.caption(f"Identification turned {'on' if on else 'off'} on {changed_at:%d %b %Y}{said}.")
+    wanted = st.toggle(
+        "Identification", value=on, key=f"identification_{sid}",
+        help="Whether this student may be recognised and followed across lessons.",
+    )
+    if wanted == on:
+        return
+    st.warning((TURN_ON if wanted else TURN_OFF).format(name=name))
+    why = st.text_input("Note for the register (who asked, when)", key=f"consent_note_{sid}")
+    sure = st.checkbox("I have read what this does", key=f"consent_sure_{sid}")
+    label = f"Turn identification {'on' if wanted else 'off'} for {name}"
+    if st.button(label, key=f"do_consent_{sid}", type="primary", disabled=not sure):
+        ui.change_roster(store.set_identification, sid, wanted, why)
+
+
+def thumbnail(store, student: pd.Series) -> None:  # type: ignore[no-untyped-def]
+    held = store.student_thumbnail(int(student["student_id"]))
+    if held is not None:
+        st.image(held["jpeg"], width=96, caption=(
+            f"{student['display_name']}, from {held['file_name']} at "
+            f"{ui.minutes(held['observed_at_s'] or 0.0)}"
+        ))
 
 
 store = ui.open_store()
@@ -115,11 +166,14 @@ if roster.empty:
     st.stop()
 
 st.dataframe(
-    roster[["display_name", "class_group", "lessons", "seconds_seen", "first_seen_on",
-            "last_seen_on", "mood_index", *EMOTIONS]],
+    roster[["display_name", "class_group", "identification", "lessons", "seconds_seen",
+            "first_seen_on", "last_seen_on", "mood_index", *EMOTIONS]],
     hide_index=True,
     column_config={
         "display_name": "student", "class_group": "class",
+        "identification": st.column_config.CheckboxColumn(
+            "identification", help="the consent register: off, nothing that recognises the "
+            "student is kept and their faces count in the class figures anonymously"),
         "seconds_seen": st.column_config.NumberColumn("seen for (s)", format="%.0f"),
         "first_seen_on": st.column_config.DateColumn("first seen"),
         "last_seen_on": st.column_config.DateColumn("last seen"),
@@ -135,6 +189,7 @@ chosen = st.selectbox("Student", list(names), format_func=names.__getitem__)
 student = roster.set_index("student_id").loc[chosen].copy()
 student["student_id"] = chosen
 st.subheader(str(student["display_name"]))
+thumbnail(store, student)
 st.download_button(
     f"Download everything stored about {student['display_name']}",
     data=lambda: store.student_export_bytes(chosen), file_name=f"student_{chosen}.zip",
@@ -143,6 +198,19 @@ st.download_button(
          "with its lesson, the alerts about them with what was decided, and their face "
          "embeddings. The embeddings can recognise the child: keep the file safe.",
 )
+consent(store, student)
+if not student["identification"]:
+    st.info(
+        f"Identification is off for {student['display_name']}: nothing that recognises them is "
+        "kept, and their faces count in the class figures anonymously."
+    )
+elif not student["lessons"]:
+    st.info(f"{student['display_name']} has not been seen in a lesson since identification was "
+            "turned on again.")
+if not student["identification"] or not student["lessons"]:
+    with st.expander("Correct who is who"):
+        corrections(store, student, roster)
+    st.stop()
 
 left, right = st.columns(2)
 left.altair_chart(profile_chart(ui.student_profile(store, path, version, chosen)),

@@ -82,6 +82,9 @@ def test_analyse_page_offers_the_sample_and_asks_for_a_file(empty_db: Path) -> N
     assert [s.label for s in app.slider] == ["Frames analysed per second"]
     assert [t.label for t in app.text_input] == ["Class or group"]
     assert [d.label for d in app.date_input] == ["Lesson date"]
+    boxes = {c.label: c.value for c in app.checkbox}
+    assert boxes["Add new students to the roster"] is True
+    assert boxes["Keep a small face thumbnail per student"] is False, "thumbnails are opt-in"
     button(app, "Analyse").click().run()
     assert not app.exception
     assert "Choose one or more video files first" in texts(app.info)
@@ -176,6 +179,9 @@ def test_students_page_after_the_sample(with_sample: Path) -> None:
     assert [s.label for s in app.selectbox][:3] == ["Class", "Student", "Lesson"]
     assert len(app.get("vega_lite_chart")) == 3  # profile, across lessons, within the lesson
     assert [t.label for t in app.tabs] == ["Rename", "Merge", "Split off a sighting", "Delete"]
+    assert roster["identification"].all()
+    assert [(t.label, t.value) for t in app.toggle] == [("Identification", True)]
+    assert not app.image, "the sample was analysed without thumbnails"
     delete = button(app, "Delete")
     assert delete.disabled  # until the user confirms
     [download] = app.get("download_button")  # the subject access export

@@ -4,6 +4,7 @@ per-student subject access export."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import hashlib
 import io
@@ -13,6 +14,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 from test_roster import identities, vector
@@ -22,6 +24,7 @@ from emotion_core.privacy import DERIVED_TABLES, LESSON_TABLES, STUDENT_TABLES, 
 from emotion_core.roster import RosterError
 from emotion_core.settings import SettingsError, parse_setting
 from emotion_core.store import MIGRATIONS, SCHEMA_VERSION, Store, TrackIdentities
+from emotion_core.thumbnails import decode_thumbnail, encode_thumbnail, keep_best_thumbnails
 from emotion_core.uploads import save_upload, upload_dir
 
 TODAY = date(2026, 6, 30)  # the day the purges in these tests run on
@@ -131,6 +134,14 @@ def term(store: Store) -> dict[str, int]:
     raise_alert(store, old, ada, "confirmed")
     raise_alert(store, old, ben)
     raise_alert(store, recent, cleo)
+    # face thumbnails (opt-in): Ada's from the old lesson, Ben's from the recent one
+    with store._transaction() as cur:
+        keep_best_thumbnails(cur, pd.DataFrame([
+            {"student_id": ada, "video_id": old, "track_id": 1, "observed_at_s": 0.0,
+             "quality": 1.0, "jpeg": encode_thumbnail(np.full((64, 64, 3), 90, np.uint8))},
+            {"student_id": ben, "video_id": recent, "track_id": 1, "observed_at_s": 0.5,
+             "quality": 1.0, "jpeg": encode_thumbnail(np.full((64, 64, 3), 160, np.uint8))},
+        ]))
     return {"old": old, "recent": recent, "undated": undated, "ada": ada, "ben": ben,
             "cleo": cleo, "dan": dan}
 
@@ -223,7 +234,7 @@ def test_purge_removes_exactly_the_old_lessons_and_what_came_from_them(
             kept = kept[kept["student_id"] != term["ada"]]
         assert_same_rows(kept, rows)
     assert removal.rows == {"observations": 4, "observations_staging": 0, "face_embeddings": 2,
-                            "alerts": 2, "videos": 1, "students": 1}
+                            "alerts": 2, "student_thumbnails": 1, "videos": 1, "students": 1}
     assert set(store.students()["student_id"]) == {term["ben"], term["cleo"], term["dan"]}
     assert store.student(term["ben"])["lessons"] == 1
 
@@ -348,9 +359,10 @@ def test_deleting_a_student_removes_every_row_about_them(store: Store,
     before = rows_of(store)
     removed = store.delete_student(term["ben"])
     assert set(rows_about(store, student_id=term["ben"]).values()) == {0}
-    assert removed == {"observations": 4, "face_embeddings": 2, "alerts": 1, "students": 1}
+    assert removed == {"observations": 4, "face_embeddings": 2, "alerts": 1,
+                       "student_thumbnails": 1, "students": 1}
     after = rows_of(store)
-    for table in ("observations", "face_embeddings", "alerts", "students"):
+    for table in ("observations", "face_embeddings", "alerts", "student_thumbnails", "students"):
         assert_same_rows(before[table][before[table]["student_id"] != term["ben"]], after[table])
     assert_same_rows(before["videos"], after["videos"]), "the lessons stay"
 
@@ -392,7 +404,11 @@ def test_the_export_holds_everything_about_the_student_and_nothing_else(
             exported.face_embeddings) == (2, 4, 1, 2)
     files = read_export(out)
     assert set(files) == {"README.txt", "student.json", "observations.csv", "alerts.json",
-                          "face_embeddings.json"}
+                          "face_embeddings.json", "student_thumbnails.json"}
+    [picture] = files["student_thumbnails.json"]
+    assert picture["video_id"] == term["recent"]
+    pixels = decode_thumbnail(base64.b64decode(picture["jpeg"]))
+    assert abs(int(pixels.mean()) - 160) <= 3, "Ben's own thumbnail, not Ada's"
     assert "face embeddings" in files["README.txt"] and "Ben K." in files["README.txt"]
 
     document = files["student.json"]
@@ -400,7 +416,8 @@ def test_the_export_holds_everything_about_the_student_and_nothing_else(
     assert document["student"]["display_name"] == "Ben K."
     assert document["contains_face_embeddings"] is True
     assert [lesson["file_name"] for lesson in document["lessons"]] == ["old.mp4", "recent.mp4"]
-    assert document["counts"] == {"observations": 4, "face_embeddings": 2, "alerts": 1}
+    assert document["counts"] == {"observations": 4, "face_embeddings": 2, "alerts": 1,
+                                  "student_thumbnails": 1}
 
     rows = list(csv.DictReader(io.StringIO(files["observations.csv"])))
     assert {row["student_id"] for row in rows} == {str(ben)}

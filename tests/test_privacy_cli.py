@@ -138,7 +138,8 @@ def test_lessons_are_listed_and_deleted(db: Path, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     removal = json.loads(done.stdout)
     assert removal["rows"] == {"observations": 4, "observations_staging": 0,
-                               "face_embeddings": 2, "alerts": 1, "videos": 1, "students": 1}
+                               "face_embeddings": 2, "alerts": 1, "student_thumbnails": 0,
+                               "videos": 1, "students": 1}
     assert removal["files"] == [str(upload_dir(db) / "last year.mp4")]
     after = snapshot(db)
     assert set(after["observations"]["video_id"]) == {lessons[1]["video_id"]}
