@@ -46,12 +46,13 @@ def check_alerts(store: Store, settings: AlertSettings | None = None,
                  force: bool = False) -> CheckResult:
     """Run every rule over every lesson and store the result.
 
+    ``settings``: the thresholds stored in the database (``Store.alert_settings``) unless given.
     Skipped (``checked=False``) when neither the observations nor the settings changed since
     the last check. An alert found again keeps its id and whatever a person decided about it
     (``alerts.match_alerts`` says when an alert is "the same"), so a dismissed alert stays
     dismissed after its lesson is analysed again.
     """
-    settings = settings or AlertSettings()
+    settings = settings or store.alert_settings()
     with _CHECKING:
         inputs = json.dumps({"rules": RULES_VERSION,
                              "observations": store.observations_fingerprint(),

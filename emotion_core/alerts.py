@@ -132,7 +132,8 @@ class AlertSettings:
             try:
                 value = kind(float(raw)) if kind is int and float(raw).is_integer() else kind(raw)
             except ValueError:
-                raise ValueError(f"{key} needs a {kind.__name__}, got {raw!r}") from None
+                wanted = "a whole number" if kind is int else "a number"
+                raise ValueError(f"{key} needs {wanted}, got {raw!r}") from None
             if value < 0:
                 raise ValueError(f"{key} cannot be negative, got {value}")
             changed = replace(changed, **{section: replace(part, **{name: value})})
@@ -140,6 +141,13 @@ class AlertSettings:
 
     def as_json(self) -> dict[str, dict[str, float]]:
         return asdict(self)
+
+    def threshold(self, name: str) -> float:
+        """One threshold by name, e.g. ``threshold("sharp_drop.drop")``."""
+        section, _, field_name = name.partition(".")
+        if name not in threshold_names():
+            raise ValueError(f"unknown threshold {name!r}; known: {', '.join(threshold_names())}")
+        return getattr(getattr(self, section), field_name)
 
 
 _SECTIONS = tuple(f.name for f in fields(AlertSettings))

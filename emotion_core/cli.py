@@ -180,8 +180,11 @@ def build_parser() -> argparse.ArgumentParser:
     alerts.add_argument("--all", action="store_true", help="list dismissed alerts too")
     alerts.add_argument(
         "--set", action="append", default=[], metavar="RULE.THRESHOLD=VALUE",
-        help="check with another threshold (repeatable; --rules lists them)",
+        help="change a threshold, kept in the database so that the app and later checks use "
+             "it too (repeatable; --rules lists them)",
     )
+    alerts.add_argument("--reset-thresholds", action="store_true",
+                        help="return every threshold to its default (before any --set)")
     alerts.add_argument("--rules", action="store_true",
                         help="describe the rules and their thresholds, and stop")
     decision = alerts.add_mutually_exclusive_group()
@@ -497,14 +500,16 @@ def cmd_train_emotion(args: argparse.Namespace) -> int:
     return run(args, command)
 
 
-def _alert_settings(assignments: list[str]) -> AlertSettings:
-    overrides = {}
+def _threshold_changes(assignments: list[str]) -> dict[str, str]:
+    """``--set`` values by threshold name, each checked (``ValueError`` for a bad one)."""
+    changes = {}
     for assignment in assignments:
         name, equals, value = assignment.partition("=")
         if not equals:
             raise ValueError(f"--set needs RULE.THRESHOLD=VALUE, got {assignment!r}")
-        overrides[name.strip()] = value.strip()
-    return AlertSettings().with_overrides(overrides)
+        changes[name.strip()] = value.strip()
+    AlertSettings().with_overrides(changes)
+    return changes
 
 
 def _print_rules(settings: AlertSettings) -> None:
@@ -536,14 +541,27 @@ def _alert_json(alert: dict[str, Any]) -> dict[str, Any]:
 
 def cmd_alerts(args: argparse.Namespace) -> int:
     try:
-        settings = _alert_settings(args.set)
+        changes = _threshold_changes(args.set)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if args.rules:
-        _print_rules(settings)
+    if args.rules and not (args.set or args.reset_thresholds):
+        # the database's thresholds where there is one, else the defaults
+        db = args.db or default_db_path()
+        if not Path(db).is_file():
+            _print_rules(AlertSettings())
+            return 0
+        with Store(db, read_only=True) as store:
+            _print_rules(store.alert_settings())
         return 0
     with Store(args.db, create=False) as store:
+        if changes or args.reset_thresholds:
+            store.set_alert_thresholds(changes, reset=args.reset_thresholds)
+            print("thresholds saved in the database; the app and later checks use them",
+                  file=sys.stderr)
+            if args.rules:
+                _print_rules(store.alert_settings())
+                return 0
         for status in ("dismissed", "confirmed", "open"):
             alert_id = getattr(args, status)
             if alert_id is None:
@@ -555,7 +573,7 @@ def cmd_alerts(args: argparse.Namespace) -> int:
                 return 1
             print(f"alert {alert_id}: {status}")
             return 0
-        print(check_alerts(store, settings).describe(), file=sys.stderr)
+        print(check_alerts(store).describe(), file=sys.stderr)
         alerts = current_alerts(store, include_dismissed=args.all)
     for alert in alerts.to_dict("records"):
         if args.json:

@@ -2,6 +2,10 @@
 
 A setting that was never set (or was set back to its default) has no row and reads as its
 default. ``StoredSettings`` is part of ``store.Store``; its methods run on the store's connection.
+
+Besides ``retention_days``, every threshold of the alert rules is a setting of its own, named
+``alerts.<rule>.<threshold>`` (``alerts.threshold_names``), so the app and the command line
+check alerts with the same thresholds.
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from emotion_core.alerts import AlertSettings, threshold_names
 
 
 class SettingsError(ValueError):
@@ -39,6 +45,24 @@ class Setting:
     describe: Callable[[Any], str]  # a value in words
 
 
+ALERT_PREFIX = "alerts."
+
+
+def _alert_threshold(threshold: str) -> Setting:
+    default = AlertSettings().threshold(threshold)
+
+    def parse(text: str) -> Any:
+        try:
+            return AlertSettings().with_overrides({threshold: text.strip()}).threshold(threshold)
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
+
+    return Setting(
+        ALERT_PREFIX + threshold, default, parse,
+        lambda value: f"{value:g}" + ("" if value == default else f" (default {default:g})"),
+    )
+
+
 SETTINGS: dict[str, Setting] = {
     s.name: s for s in (
         Setting(
@@ -46,6 +70,7 @@ SETTINGS: dict[str, Setting] = {
             lambda days: ("none: lessons are kept until someone deletes them" if days is None
                           else f"{days}: lessons older than {days} days are purged"),
         ),
+        *(_alert_threshold(name) for name in threshold_names()),
     )
 }
 
@@ -88,6 +113,28 @@ class StoredSettings:
             if checked != setting.default:
                 cur.execute("INSERT INTO settings (name, value) VALUES (?, ?)",
                             [name, json.dumps(checked)])
+
+    def alert_settings(self) -> AlertSettings:
+        """The thresholds the alert rules run with: the defaults, changed where a setting says."""
+        changed = {name.removeprefix(ALERT_PREFIX): value
+                   for name, value in self.settings().items()
+                   if name.startswith(ALERT_PREFIX) and value != SETTINGS[name].default}
+        return AlertSettings().with_overrides(changed)
+
+    def set_alert_thresholds(self, changes: dict[str, Any], reset: bool = False) -> None:
+        """Store thresholds by their rule name (``{"sharp_drop.drop": 3.0}``), in one
+        transaction; ``reset`` first returns every threshold to its default. A bad name or value
+        is a ``SettingsError`` and changes nothing."""
+        checked = {name: parse_setting(ALERT_PREFIX + name, str(value))
+                   for name, value in changes.items()}
+        with self._transaction() as cur:
+            if reset:
+                cur.execute("DELETE FROM settings WHERE starts_with(name, ?)", [ALERT_PREFIX])
+            for name, value in checked.items():
+                cur.execute("DELETE FROM settings WHERE name = ?", [ALERT_PREFIX + name])
+                if value != SETTINGS[ALERT_PREFIX + name].default:
+                    cur.execute("INSERT INTO settings (name, value) VALUES (?, ?)",
+                                [ALERT_PREFIX + name, json.dumps(value)])
 
     def retention_days(self) -> int | None:
         """Days a lesson is kept after its date, or None: kept until deleted."""

@@ -9,7 +9,7 @@ import streamlit as st
 import ui
 from emotion_core import queries
 from emotion_core.alert_checks import AlertEvidence, alert_evidence, check_alerts, current_alerts
-from emotion_core.alerts import BALANCE_WORDS, RULES, AlertSettings, clock
+from emotion_core.alerts import BALANCE_WORDS, RULES, clock
 
 st.set_page_config(page_title="Alerts · Classroom mood", layout="wide")
 
@@ -87,7 +87,7 @@ if store is None:
 checked(str(store.path), queries.data_version(store))
 roster = store.students()
 NAMES = dict(zip(roster["student_id"].astype(int), roster["display_name"]))
-settings = AlertSettings()
+settings = store.alert_settings()  # the thresholds kept in the database
 show_dismissed = st.toggle("Show dismissed alerts")
 alerts = current_alerts(store, include_dismissed=show_dismissed)
 
@@ -95,6 +95,12 @@ with st.expander("How students are flagged"):
     st.markdown(BALANCE_WORDS)
     for rule in RULES.values():
         st.markdown(f"**{rule.title}.** {rule.explain(settings)}")
+    st.caption(
+        "These are the thresholds kept in this database. Change one with `python -m "
+        "emotion_core alerts --set RULE.THRESHOLD=VALUE` (`--rules` lists them, "
+        "`--reset-thresholds` returns to the defaults); why the defaults are what they are: "
+        "docs/alerts.md."
+    )
 
 if alerts.empty:
     st.success("**No alerts.** No student's readings matched any of the rules below in the "

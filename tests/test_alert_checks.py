@@ -20,6 +20,7 @@ from conftest import child_env
 from benchmarks.synthetic_lessons import lesson_record, write_lesson
 from emotion_core.alert_checks import alert_evidence, check_alerts, current_alerts
 from emotion_core.alerts import AlertSettings
+from emotion_core.settings import SettingsError
 from emotion_core.store import MIGRATIONS, SCHEMA_VERSION, Store, StoreError
 
 SAD_STUDENT = 6
@@ -242,11 +243,27 @@ def test_the_command_line_lists_explains_and_records_decisions(tmp_path: Path) -
 
     stricter = alerts_cli("--db", db, "--json", "--set", "sharp_drop.drop=9", cwd=tmp_path)
     assert "sharp_drop" not in {json.loads(line)["rule"] for line in stricter.stdout.splitlines()}
+    assert "thresholds saved" in stricter.stderr
+    # kept in the database: the app's check and later ones use it
+    with Store(db, read_only=True) as store:
+        assert store.alert_settings().sharp_drop.drop == 9.0
+        assert store.setting("alerts.sharp_drop.drop") == 9.0
 
-    rules = alerts_cli("--rules", "--set", "apart_from_class.gap=4", cwd=tmp_path)
+    rules = alerts_cli("--db", db, "--rules", "--set", "apart_from_class.gap=4", cwd=tmp_path)
     assert rules.returncode == 0
     assert "apart_from_class: Apart from the class" in rules.stdout
     assert "--set apart_from_class.gap=4.0" in rules.stdout
+    assert "--set sharp_drop.drop=9.0" in rules.stdout
+
+    reset = alerts_cli("--db", db, "--reset-thresholds", "--json", cwd=tmp_path)
+    assert reset.returncode == 0, reset.stderr
+    assert "sharp_drop" in {json.loads(line)["rule"] for line in reset.stdout.splitlines()}
+    rules = alerts_cli("--db", db, "--rules", cwd=tmp_path)
+    assert "--set sharp_drop.drop=2.5" in rules.stdout
+    assert "--set apart_from_class.gap=3.0" in rules.stdout
+    # without a database --rules shows the defaults
+    defaults = alerts_cli("--rules", "--db", tmp_path / "none.duckdb", cwd=tmp_path)
+    assert defaults.returncode == 0 and "--set sharp_drop.drop=2.5" in defaults.stdout
 
 
 @pytest.mark.subprocess
@@ -258,6 +275,8 @@ def test_the_command_line_explains_what_it_cannot_do(tmp_path: Path) -> None:
         pass
     for args, message in [(("--set", "nope=1"), "unknown threshold 'nope'"),
                           (("--set", "sharp_drop.drop"), "--set needs RULE.THRESHOLD=VALUE"),
+                          (("--set", "sharp_drop.drop=-1"), "sharp_drop.drop cannot be negative"),
+                          (("--set", "guards.min_frames=many"), "guards.min_frames needs a whole number"),
                           (("--dismiss", "42"), "there is no alert 42")]:
         done = alerts_cli("--db", tmp_path / "empty.duckdb", *args, cwd=tmp_path)
         assert done.returncode != 0 and f"error: {message}" in done.stderr, done.stderr
@@ -270,3 +289,18 @@ def test_nothing_is_stored_for_a_database_that_is_not_there(tmp_path: Path) -> N
     with pytest.raises(StoreError, match="no database at"):
         Store(tmp_path / "none.duckdb", create=False)
     assert not (tmp_path / "none.duckdb").exists()
+
+
+def test_thresholds_kept_in_the_database_are_the_ones_checked(tmp_path: Path) -> None:
+    with Store(tmp_path / "t.duckdb") as store:
+        assert store.alert_settings() == AlertSettings()
+        store.set_alert_thresholds({"sharp_drop.drop": "9", "guards.min_frames": 30})
+        assert store.alert_settings().sharp_drop.drop == 9.0
+        assert store.alert_settings().guards.min_frames == 30
+        # one bad name or value: refused, nothing changed
+        for bad in ({"sharp_drop.drop": "1", "nope.nothing": "1"}, {"sharp_drop.drop": "-2"}):
+            with pytest.raises(SettingsError):
+                store.set_alert_thresholds(bad)
+            assert store.alert_settings().sharp_drop.drop == 9.0
+        store.set_alert_thresholds({}, reset=True)
+        assert store.alert_settings() == AlertSettings()
