@@ -29,8 +29,14 @@ browser:
 		|| echo "could not install chromium: the browser test will be skipped"; \
 	else echo "chromium is not installed and installing it needs root: the browser test will be skipped"; fi
 
+# extra flags for streamlit, e.g. make run STREAMLIT_ARGS="--server.port 8600"
+STREAMLIT_ARGS ?=
+
+# Beyond localhost the app needs a password (CLASSROOM_PASSWORD or .streamlit/secrets.toml):
+# without one, emotion_core.access refuses before the server starts.
 run: setup
-	$(BIN)/streamlit run app.py
+	$(BIN)/python -m emotion_core.access $(STREAMLIT_ARGS)
+	$(BIN)/streamlit run app.py $(STREAMLIT_ARGS)
 
 test: setup browser
 	$(BIN)/python -m pytest

@@ -5,6 +5,7 @@ Pages call ``emotion_core`` through here and draw; nothing here holds SQL or mod
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -14,8 +15,10 @@ import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
+from streamlit.errors import Error as StreamlitError
 
 from emotion_core import queries
+from emotion_core.access import Access, configured_password, decide, password_matches
 from emotion_core.annotate import EMOTION_COLOURS, annotated_lesson_frames
 from emotion_core.emotion import EMOTIONS
 from emotion_core.jobs import JobQueue, queue_for
@@ -34,6 +37,60 @@ GO_ANALYSE = (
 EMOTION_SCALE = alt.Scale(
     domain=list(EMOTIONS), range=["#{:02x}{:02x}{:02x}".format(*c) for c in EMOTION_COLOURS]
 )
+
+
+# What the app infers and what it does not, and the law a school must check: shown on the first
+# page and in the README.
+WHAT_IT_INFERS = (
+    "**What this app infers, and what it does not.** It finds faces in lesson videos, tells "
+    "the students apart under pseudonyms, and reads each face's *expression* as probabilities "
+    "over seven classes (angry, disgust, fear, happy, sad, surprise, neutral). It does **not** "
+    "read feelings, thoughts, attention, personality or health: an expression is not an inner "
+    "state, the models were trained on adults and are less accurate on children, and a flag "
+    "is a prompt for a person to look, never a finding about a child."
+)
+LEGAL_NOTICE = (
+    "**Check your legal basis before using it with pupils.** In the European Union the AI Act "
+    "(Regulation (EU) 2024/1689, Article 5(1)(f)) prohibits AI systems that infer the emotions "
+    "of a natural person in education institutions, except where the system is intended for "
+    "medical or safety reasons. Whoever deploys this app must establish that their use is "
+    "lawful where they are (and have a basis under data-protection law for processing "
+    "children's biometric data) before analysing any lesson."
+)
+SIGNED_IN = "signed_in"
+
+
+def require_access() -> None:
+    """Let the session in, ask for the password, or refuse (``emotion_core.access``); stops the
+    script unless the session may see the app."""
+    try:
+        secrets = dict(st.secrets)
+    except FileNotFoundError:  # no secrets file: Streamlit's own kind of FileNotFoundError
+        secrets = {}
+    except StreamlitError as exc:  # a secrets file that cannot be read: fail closed
+        st.error(f"The app's secrets (.streamlit/secrets.toml) cannot be read: {exc}")
+        st.stop()
+    password = configured_password(secrets)
+    decision = decide(st.get_option("server.address"), password)
+    if decision.access is Access.OPEN or st.session_state.get(SIGNED_IN):
+        if decision.access is Access.PASSWORD and st.sidebar.button("Sign out"):
+            st.session_state[SIGNED_IN] = False
+            st.rerun()
+        return
+    st.title("Classroom mood")
+    if decision.access is Access.REFUSED:
+        st.error(f"**Not served on this address.** {decision.reason}")
+        st.stop()
+    with st.form("sign_in"):
+        given = st.text_input("Password", type="password")
+        submitted = st.form_submit_button("Sign in", type="primary")
+    if submitted:
+        if password is not None and password_matches(given, password):
+            st.session_state[SIGNED_IN] = True
+            st.rerun()
+        time.sleep(1.0)  # a wrong guess costs a second
+        st.error("That is not the password.")
+    st.stop()
 
 
 def db_path() -> Path:

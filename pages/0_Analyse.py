@@ -181,6 +181,9 @@ st.caption(
     "Finds the faces in a lesson video and reads each face's expression as probabilities over "
     "seven classes (angry, disgust, fear, happy, sad, surprise, neutral). " + ui.CAVEAT
 )
+with st.container(border=True):
+    st.markdown(ui.WHAT_IT_INFERS)
+    st.warning(ui.LEGAL_NOTICE, icon=":material/gavel:")
 
 queue = ui.open_queue()  # None until the first analysis creates the database
 store = queue.store if queue is not None else None
