@@ -1,42 +1,66 @@
-"""Identity benchmark: are students told apart and found again, within a lesson and across two?
+"""Identity benchmark: are students told apart and found again, within a lesson and across three?
 
 What it does
 ------------
-1. Composes two classroom "lessons" with ``compose_classroom`` (the same 10 JAFFE people, faces
-   20-120 px wide, everyone leaving once and coming back, two people crossing each other and
-   swapping seats): lesson A with ``--seed`` and lesson B with the same room and
-   ``seat_permutation_seed=--seats-seed``, so everybody sits somewhere else and has another
-   face size. Or takes ``--videos A B`` with their ``.truth.csv`` beside them.
-2. Analyses A, then B, into one fresh DuckDB with the real pipeline (``analyse_video`` at the
-   default settings; identification on), so B is matched against the students A created.
+1. Composes three classroom "lessons" with ``compose_classroom`` (the same 10 JAFFE people,
+   faces 20-120 px wide, everyone leaving once and coming back, two people crossing each other
+   and swapping seats): lesson A with ``--seed``, and lessons B and C with the same room and
+   ``seat_permutation_seed`` ``--seats-seed`` (1) and ``--seats-seed-c`` (3), so everybody sits
+   somewhere else each time, at another face size (with 3 nobody sits in C where they sat in A
+   or B; with 2, two people would). Or takes ``--videos A B [C]`` with their ``.truth.csv``
+   beside them.
+2. Analyses A, then B, then C into one fresh DuckDB with the real pipeline (``analyse_video``
+   at the default settings; identification on), so B is matched against the students A
+   created and C against those of A and B.
 3. Matches the stored observations to the truth frame by frame (as ``detection.py`` does: IoU
    >= 0.4, one detection per face) and scores the student ids the faces were given.
+4. Replays the stored tracks (their embeddings, and which tracks were seen together) in every
+   order of the lessons into an empty roster, as the pipeline would have labelled them had the
+   lessons been analysed in that order (``orders``).
 
 The numbers
 -----------
-* ``id_purity``: over both lessons, for each student id the share of its matched faces that
+* ``id_purity``: over all lessons, for each student id the share of its matched faces that
   belong to the person most of them belong to, weighted by faces. 1.0: no student mixes people.
+  ``id_purity_by_lesson``: the same within each lesson alone.
 * ``id_switches``: for each person and lesson, the number of times the student id changes
   between consecutive matched sightings (absences and gaps do not count; a change does).
-* ``reid_accuracy``: the share of lesson B's matched faces whose student id is the one their
-  person has in lesson A (the id most of the person's faces in A got). ``persons_reidentified``
-  counts the people whose main id in B is their main id in A.
-* ``students_per_person``: distinct student ids per person over both lessons (1 is ideal).
+* ``reid_accuracy``: the share of the later lessons' matched faces (B's and C's) whose student
+  id is the one their person has in the first lesson analysed (A: the id most of the person's
+  faces in A got); ``reid_accuracy_by_lesson`` per later lesson. ``persons_reidentified``
+  counts the people whose main id in every later lesson is their main id in the first.
+  ``reid_misses``: for each person and later lesson not fully re-identified, the ids given and
+  the person's face width (median, px) there and in the first lesson.
+* ``off_main_id_tracks``: the tracks behind the switches: for each lesson, a person's tracks
+  whose faces carry another id than the person's main one there (faces, id, width in px).
+* ``students_per_person``: distinct student ids per person over all lessons (1 is ideal).
 * ``identified``: the share of matched faces that carry a student id at all.
 * ``emotion_accuracy``: the share of matched faces whose ``top_emotion`` is the posed emotion.
+* ``orders``: for every order of the lessons (``"CAB"``: C first), the stored tracks replayed
+  into an empty roster in that order, with what the pipeline does at the end of a lesson: its
+  tracks joined into people and matched to the roster (``emotion_core.identity.identify``), new
+  students for the unmatched, written with ``Store.finish_analysis`` into a scratch database,
+  whose ``Store.reference_embeddings`` is the next lesson's roster. Scored as above, the first
+  lesson of the order being the reference; ``orders_worst`` is the worst value of each number
+  over the orders, and the order it comes from (the first, on a tie). ``replay_matches_pipeline``
+  compares, track by track, the ids the replay of the order analysed (A, B, C) gives with the
+  ids the pipeline stored: they should be the same.
 * ``sweep`` (with ``--sweep D ...``): the first four numbers again for other same-person
-  distances, computed from the same tracks (their stored embeddings), without analysing again.
-  ``sweep_newcomers`` replays the same tracks as if the first ``--newcomers`` people (2) had
-  missed lesson A and the last two missed lesson B: the newcomers must get new ids although
-  two roster students are away (``newcomers_given_a_known_id`` should be 0).
+  distances, computed from the same tracks (their stored embeddings) replayed in the analysed
+  order, without analysing again. ``sweep_newcomers`` replays the same tracks as if the first
+  ``--newcomers`` people (2) had missed lesson A and the last two missed lesson B: the
+  newcomers must get new ids in B although two roster students are away
+  (``newcomers_given_a_known_id`` should be 0); with a lesson C, where everybody is back,
+  ``reid_accuracy_in_c`` is the share of C's faces under the id their person got in the first
+  lesson they attended (A, or B for the newcomers).
 * ``realtime_factor``: video seconds / analysis seconds per lesson, and ``faces_embedded``:
   chips embedded per lesson (the cost of identity, bounded per track).
 
 Usage::
 
-    .venv/bin/python benchmarks/identity.py --json [--seed 0] [--seats-seed 1] [--duration 60]
-        [--compose-dir DIR] [--videos A.mp4 B.mp4] [--embedding-model auto] [--threshold D]
-        [--sweep D ...] [--newcomers 2] [--db PATH]
+    .venv/bin/python benchmarks/identity.py --json [--seed 0] [--seats-seed 1]
+        [--seats-seed-c 3] [--duration 60] [--compose-dir DIR] [--videos A.mp4 B.mp4 [C.mp4]]
+        [--embedding-model auto] [--threshold D] [--sweep D ...] [--newcomers 2] [--db PATH]
 """
 
 from __future__ import annotations
@@ -47,6 +71,7 @@ import json
 import sys
 import tempfile
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +85,10 @@ if str(PROJECT_ROOT) not in sys.path:
 from benchmarks.detection import DEFAULT_MIN_IOU, load_truth, match_frame, truth_csv_of
 
 BOX = ["x1", "y1", "x2", "y2"]
+LABELS = "ABC"  # the lessons, in the order they are analysed
+
+# A lesson's stored tracks: their embeddings, and the pairs of track ids seen in one frame.
+Video = tuple[list[Any], set[tuple[int, int]]]
 
 
 def _note(text: str) -> None:
@@ -67,25 +96,26 @@ def _note(text: str) -> None:
 
 
 def compose_lessons(
-    folder: Path, seed: int, seats_seed: int, duration_s: float
-) -> tuple[Path, Path]:
-    """Lessons A and B (reused when already composed in ``folder``)."""
+    folder: Path, seed: int, seats_seeds: Sequence[int], duration_s: float
+) -> list[Path]:
+    """Lesson A, and one more lesson per seat permutation seed (B, C); reused when already
+    composed in ``folder``."""
     from benchmarks.compose_classroom import compose_classroom
 
-    specs = {
-        f"lesson_a_seed{seed}_{duration_s:g}s.mp4": {"seat_permutation_seed": None},
-        f"lesson_b_seed{seed}_seats{seats_seed}_{duration_s:g}s.mp4": {
-            "seat_permutation_seed": seats_seed
-        },
-    }
+    specs = {f"lesson_a_seed{seed}_{duration_s:g}s.mp4": None}
+    for label, seats in zip(LABELS[1:], seats_seeds, strict=True):
+        specs[f"lesson_{label.lower()}_seed{seed}_seats{seats}_{duration_s:g}s.mp4"] = seats
     paths = []
-    for name, options in specs.items():
+    for name, seats in specs.items():
         video = folder / name
         if not (video.is_file() and truth_csv_of(video).is_file()):
             _note(f"composing {video} ...")
-            compose_classroom(video, seed=seed, duration_s=duration_s, crossing=True, **options)
+            compose_classroom(
+                video, seed=seed, duration_s=duration_s, crossing=True,
+                seat_permutation_seed=seats,
+            )
         paths.append(video)
-    return paths[0], paths[1]
+    return paths
 
 
 def matched_faces(
@@ -134,43 +164,105 @@ def main_ids(matched: pd.DataFrame) -> dict[str, Any]:
     }
 
 
-def score(lesson_a: pd.DataFrame, lesson_b: pd.DataFrame) -> dict[str, Any]:
-    both = pd.concat([lesson_a.assign(lesson="A"), lesson_b.assign(lesson="B")])
-    named = both.dropna(subset=["student_id"])
+def purity(faces: pd.DataFrame) -> float | None:
+    """For each student id, the share of its faces that are its main person, weighted."""
+    named = faces.dropna(subset=["student_id"])
     majority = sum(
         Counter(rows["person"]).most_common(1)[0][1] for _, rows in named.groupby("student_id")
     )
-    in_a, in_b = main_ids(lesson_a), main_ids(lesson_b)
-    expected = lesson_b["person"].map(in_a)
+    return round(majority / len(named), 4) if len(named) else None
+
+
+def _share(hits: pd.Series) -> float | None:
+    return round(float(hits.mean()), 4) if len(hits) else None
+
+
+def _width(faces: pd.DataFrame) -> float | None:
+    return round(float(faces["width"].median()), 1) if len(faces) else None
+
+
+def score(*lessons: pd.DataFrame, labels: Sequence[str] | None = None) -> dict[str, Any]:
+    """The identity numbers of lessons analysed (or replayed) in the order given; the first is
+    the reference the later ones are re-identified against. ``labels`` name the lessons (A, B,
+    C by default)."""
+    labels = list(labels or LABELS[:len(lessons)])
+    if len(labels) != len(lessons) or len(lessons) < 2:
+        raise ValueError("score needs two lessons or more, one label each")
+    by_label = dict(zip(labels, lessons))
+    every = pd.concat([faces.assign(lesson=label) for label, faces in by_label.items()])
+    named = every.dropna(subset=["student_id"])
+    main = {label: main_ids(faces) for label, faces in by_label.items()}
+    first, later = main[labels[0]], labels[1:]
+
+    def reidentified(faces: pd.DataFrame) -> pd.Series:
+        return faces["student_id"] == faces["person"].map(first)
+
+    misses = []
+    for label in later:
+        for person, rows in by_label[label].groupby("person"):
+            hits = reidentified(rows)
+            if hits.all():
+                continue
+            misses.append({
+                "lesson": label, "person": person, "faces": len(rows), "right": int(hits.sum()),
+                "id_in_first": first.get(person),
+                "ids_given": {str(k): v for k, v in Counter(rows["student_id"].tolist()).items()},
+                "width": _width(rows),
+                "width_in_first": _width(
+                    by_label[labels[0]][by_label[labels[0]]["person"] == person]
+                ),
+            })
+    # the tracks behind the switches: a person's faces, by track, under another id than the
+    # person's main one in that lesson
+    off_main_id = [
+        {"lesson": label, "person": person, "track_id": int(track), "faces": len(rows),
+         "student_id": Counter(rows["student_id"].tolist()).most_common(1)[0][0],
+         "main_id": main[label][person], "width": _width(rows)}
+        for label, faces in by_label.items()
+        for (person, track), rows in faces.groupby(["person", "track_id"])
+        if Counter(rows["student_id"].tolist()).most_common(1)[0][0] != main[label][person]
+    ]
     per_person = {
         person: {
-            "student_a": in_a.get(person), "student_b": in_b.get(person),
+            **{f"student_{label.lower()}": main[label].get(person) for label in labels},
             "students": sorted({int(s) for s in rows["student_id"].dropna()}),
             "faces": len(rows),
+            "width": {label: _width(r) for label, r in rows.groupby("lesson")},
         }
-        for person, rows in both.groupby("person")
+        for person, rows in every.groupby("person")
     }
+    switches = {label: id_switches(faces) for label, faces in by_label.items()}
     return {
-        "id_purity": round(majority / len(named), 4) if len(named) else None,
-        "id_switches": id_switches(lesson_a) + id_switches(lesson_b),
-        "id_switches_by_lesson": {"A": id_switches(lesson_a), "B": id_switches(lesson_b)},
-        "reid_accuracy": round(float((lesson_b["student_id"] == expected).mean()), 4),
+        "id_purity": purity(every),
+        "id_purity_by_lesson": {label: purity(faces) for label, faces in by_label.items()},
+        "id_switches": sum(switches.values()),
+        "id_switches_by_lesson": switches,
+        "reid_accuracy": _share(pd.concat([reidentified(by_label[x]) for x in later])),
+        "reid_accuracy_by_lesson": {x: _share(reidentified(by_label[x])) for x in later},
         "persons_reidentified": sum(
-            1 for p in in_b if in_a.get(p) is not None and in_a.get(p) == in_b[p]
+            1 for p, sid in first.items()
+            if sid is not None and any(p in main[x] for x in later)
+            and all(main[x].get(p, sid) == sid for x in later)
         ),
+        "persons_reidentified_by_lesson": {
+            x: sum(1 for p, sid in main[x].items() if sid is not None and first.get(p) == sid)
+            for x in later
+        },
+        "reid_misses": misses,
+        "off_main_id_tracks": off_main_id,
         "persons": len(per_person),
         "students_per_person": round(
             float(np.mean([len(p["students"]) for p in per_person.values()])), 3
         ),
         "students": int(named["student_id"].nunique()),
-        "identified": round(len(named) / len(both), 4) if len(both) else None,
-        "emotion_accuracy": round(float((both["top_emotion"] == both["emotion"]).mean()), 4),
-        "matched_faces": {"A": len(lesson_a), "B": len(lesson_b)},
+        "identified": round(len(named) / len(every), 4) if len(every) else None,
+        "emotion_accuracy": round(float((every["top_emotion"] == every["emotion"]).mean()), 4),
+        "matched_faces": {label: len(faces) for label, faces in by_label.items()},
         "per_person": per_person,
     }
 
 
-def stored_tracks(store: Any, video_id: int) -> tuple[list[Any], set[tuple[int, int]]]:
+def stored_tracks(store: Any, video_id: int) -> Video:
     """A video's tracks as ``identify`` saw them, rebuilt from the database: their stored
     embeddings, and the pairs of tracks seen in one frame."""
     from emotion_core.identity import TrackEmbedding
@@ -192,46 +284,106 @@ def stored_tracks(store: Any, video_id: int) -> tuple[list[Any], set[tuple[int, 
     return tracks, {(int(a), int(b)) for a, b in pairs}
 
 
-def replay(videos: list[tuple[list[Any], set[tuple[int, int]]]], lessons: list[pd.DataFrame],
-           threshold: float) -> list[pd.DataFrame]:
-    """The lessons' matched faces relabelled as ``analyse_video`` would label their stored
-    tracks at ``threshold``: lesson A joined into people who become the roster, lesson B joined
-    and matched to it (student ids numbered anew)."""
-    from emotion_core.embedding import unit_rows
+def stored_students(store: Any, video_id: int) -> dict[int, int]:
+    """The student each track of a video was given, from its stored reference embedding."""
+    with store._cursor() as cur:
+        rows = cur.execute(
+            "SELECT track_id, student_id FROM face_embeddings WHERE video_id = ?", [video_id]
+        ).fetchall()
+    return {int(t): int(s) for t, s in rows}
+
+
+def replay_students(videos: Sequence[Video], threshold: float, model: str = "replay"
+                    ) -> list[dict[int, int]]:
+    """The student each stored track would get had the lessons been analysed in the order of
+    ``videos`` into an empty database at ``threshold``: per lesson, what ``analyse_video`` does
+    once its frames are done (the roster read with ``Store.reference_embeddings``, the tracks
+    joined and matched by ``identify``, the result written by ``Store.finish_analysis``, which
+    creates the new students), in a scratch database."""
     from emotion_core.identity import RosterReferences, identify
+    from emotion_core.pipeline import track_identity_rows
+    from emotion_core.store import AnalysisSummary, Store, TrackIdentities, VideoRecord
 
-    roster = RosterReferences.empty("replay")
-    sums: dict[int, np.ndarray] = {}  # per student: embeddings times samples, summed
-    relabelled = []
-    for (tracks, together), seen in zip(videos, lessons):
-        people = identify(tracks, together, roster, threshold)
-        by_id = {t.track_id: t for t in tracks}
-        student_of = {}
-        for person in people:
-            sid = person.student_id if person.student_id is not None else len(sums) + 1
-            total = sum(by_id[t].embedding * by_id[t].samples for t in person.track_ids)
-            sums[sid] = sums.get(sid, 0) + total
-            student_of.update(dict.fromkeys(person.track_ids, sid))
-        ids = sorted(sums)
-        roster = RosterReferences("replay", np.array(ids), unit_rows(np.stack([sums[i] for i in ids])))
-        relabelled.append(seen.assign(student_id=seen["track_id"].map(student_of)))
-    return relabelled
+    students = []
+    with tempfile.TemporaryDirectory(prefix="identity-replay-") as tmp, \
+            Store(Path(tmp) / "replay.duckdb") as store:
+        for n, (tracks, together) in enumerate(videos):
+            record = VideoRecord(f"lesson {n + 1}", f"replay-{n + 1}", 0, 0.0, 0.0, 0, 0)
+            video_id = store.begin_analysis(record, {})
+            student_ids, centroids = store.reference_embeddings(model, None)
+            roster = RosterReferences(model, student_ids, centroids)
+            people = identify(tracks, together, roster, threshold)
+            store.finish_analysis(
+                video_id, AnalysisSummary(0, 0, len(tracks), 0.0, "replay", "replay"),
+                TrackIdentities(model, track_identity_rows(tracks, people)),
+            )
+            students.append(stored_students(store, video_id))
+    return students
 
 
-def sweep(videos: list[tuple[list[Any], set[tuple[int, int]]]], lessons: list[pd.DataFrame],
-          thresholds: list[float]) -> dict[str, Any]:
+def replay(videos: Sequence[Video], lessons: Sequence[pd.DataFrame], threshold: float,
+           model: str = "replay") -> list[pd.DataFrame]:
+    """The lessons' matched faces relabelled as ``analyse_video`` would label their stored
+    tracks at ``threshold``, the lessons analysed in the order given into an empty database
+    (``replay_students``; student ids numbered anew)."""
+    return [
+        seen.assign(student_id=seen["track_id"].map(student_of))
+        for seen, student_of in zip(lessons, replay_students(videos, threshold, model))
+    ]
+
+
+def orders(videos: Sequence[Video], lessons: Sequence[pd.DataFrame], threshold: float,
+           model: str = "replay") -> dict[str, Any]:
+    """Every order of the lessons replayed into an empty roster and scored, the first lesson of
+    the order being the reference; and the worst of each number over the orders."""
+    keys = ("id_purity", "id_switches", "reid_accuracy", "students_per_person", "students",
+            "id_switches_by_lesson", "reid_accuracy_by_lesson", "reid_misses",
+            "off_main_id_tracks")
+    by_order = {}
+    for order in itertools.permutations(range(len(lessons))):
+        labels = [LABELS[i] for i in order]
+        relabelled = replay([videos[i] for i in order], [lessons[i] for i in order],
+                            threshold, model)
+        scored = score(*relabelled, labels=labels)
+        by_order["".join(labels)] = {k: scored[k] for k in keys}
+    worst = {}
+    for key, pick in (("id_purity", min), ("id_switches", max), ("reid_accuracy", min),
+                      ("students_per_person", max)):
+        order = pick(by_order, key=lambda o: by_order[o][key])
+        worst[key] = {"value": by_order[order][key], "order": order}
+    return {"by_order": by_order, "worst": worst}
+
+
+def replay_matches_pipeline(videos: Sequence[Video], stored: Sequence[dict[int, int]],
+                            threshold: float, model: str = "replay") -> dict[str, Any]:
+    """Track by track, the ids the replay of the analysed order gives against those the
+    pipeline stored (both databases number students from 1 in order of creation)."""
+    replayed = replay_students(videos, threshold, model)
+    differing = [
+        {"lesson": LABELS[n], "track_id": t, "stored": s, "replayed": again.get(t)}
+        for n, (was, again) in enumerate(zip(stored, replayed))
+        for t, s in sorted(was.items()) if again.get(t) != s
+    ]
+    return {
+        "tracks": sum(len(was) for was in stored),
+        "same_id": sum(len(was) for was in stored) - len(differing),
+        "differing": differing,
+    }
+
+
+def sweep(videos: Sequence[Video], lessons: Sequence[pd.DataFrame],
+          thresholds: list[float], model: str = "replay") -> dict[str, Any]:
     """The scores the same tracks would get with other same-person distances."""
     out = {}
     for threshold in thresholds:
-        scored = score(*replay(videos, lessons, threshold))
+        scored = score(*replay(videos, lessons, threshold, model))
         out[f"{threshold:g}"] = {
             k: scored[k] for k in ("id_purity", "id_switches", "reid_accuracy", "students")
         }
     return out
 
 
-def without(video: tuple[list[Any], set[tuple[int, int]]], seen: pd.DataFrame,
-            people: set[str]) -> tuple[tuple[list[Any], set[tuple[int, int]]], pd.DataFrame]:
+def without(video: Video, seen: pd.DataFrame, people: set[str]) -> tuple[Video, pd.DataFrame]:
     """A lesson as if ``people`` had not been there: their tracks (by the person most of a
     track's faces are) and faces removed."""
     owner = seen.groupby("track_id")["person"].agg(lambda p: Counter(p).most_common(1)[0][0])
@@ -241,29 +393,36 @@ def without(video: tuple[list[Any], set[tuple[int, int]]], seen: pd.DataFrame,
     return (kept, together), seen[~seen["track_id"].isin(gone)]
 
 
-def sweep_newcomers(videos: list[tuple[list[Any], set[tuple[int, int]]]],
-                    lessons: list[pd.DataFrame], thresholds: list[float], n: int
-                    ) -> dict[str, Any]:
+def sweep_newcomers(videos: Sequence[Video], lessons: Sequence[pd.DataFrame],
+                    thresholds: list[float], n: int, model: str = "replay") -> dict[str, Any]:
     """New people while known ones are away: lesson A without the first ``n`` people, lesson
-    B without the last ``n``. The first ``n`` are new in B and must get new ids although ``n``
-    roster students are missing from B; everybody else must get their id from A."""
+    B without the last ``n``, lesson C (if any) with everybody. The first ``n`` are new in B
+    and must get new ids although ``n`` roster students are missing from B; everybody else
+    must get their id from A; in C everybody must have the id of the first lesson they were
+    in."""
     persons = sorted(set(lessons[0]["person"]) & set(lessons[1]["person"]))
     newcomers, away = set(persons[:n]), set(persons[-n:])
     a, seen_a = without(videos[0], lessons[0], newcomers)
     b, seen_b = without(videos[1], lessons[1], away)
     out = {}
     for threshold in thresholds:
-        relabelled_a, relabelled_b = replay([a, b], [seen_a, seen_b], threshold)
-        in_a, in_b = main_ids(relabelled_a), main_ids(relabelled_b)
-        known_b = relabelled_b[~relabelled_b["person"].isin(newcomers)]
+        relabelled = replay([a, b, *videos[2:]], [seen_a, seen_b, *lessons[2:]], threshold, model)
+        in_a, in_b = main_ids(relabelled[0]), main_ids(relabelled[1])
+        known_b = relabelled[1][~relabelled[1]["person"].isin(newcomers)]
         out[f"{threshold:g}"] = {
             "newcomers_given_a_known_id": sum(
                 1 for p in newcomers if in_b.get(p) in set(in_a.values())
             ),
-            "reid_accuracy_of_the_others": round(
-                float((known_b["student_id"] == known_b["person"].map(in_a)).mean()), 4
+            "reid_accuracy_of_the_others": _share(
+                known_b["student_id"] == known_b["person"].map(in_a)
             ),
         }
+        if len(relabelled) > 2:
+            seen_c = relabelled[2]
+            first_id = {**in_a, **{p: in_b[p] for p in newcomers if p in in_b}}
+            out[f"{threshold:g}"]["reid_accuracy_in_c"] = _share(
+                seen_c["student_id"] == seen_c["person"].map(first_id)
+            )
     return {"newcomers": sorted(newcomers), "away_in_b": sorted(away), "by_distance": out}
 
 
@@ -287,10 +446,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     embedder = load_embedder(settings.embedding_model)
     with tempfile.TemporaryDirectory(prefix="identity-bench-") as tmp:
         if args.videos:
-            videos = tuple(args.videos)
+            videos = list(args.videos)
         else:
             folder = args.compose_dir or Path(tmp)
-            videos = compose_lessons(folder, args.seed, args.seats_seed, args.duration)
+            videos = compose_lessons(
+                folder, args.seed, [args.seats_seed, args.seats_seed_c], args.duration
+            )
         lessons, results = [], []
         db = args.db or Path(tmp) / "identity.duckdb"
         db.unlink(missing_ok=True)
@@ -304,15 +465,24 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 lessons.append(matched_faces(load_truth(video), store.observations(result.video_id)))
             duration = {r.video_id: store.video(r.video_id)["duration_s"] for r in results}
             stored = [stored_tracks(store, r.video_id) for r in results]
+            students = [stored_students(store, r.video_id) for r in results]
+    threshold = settings.same_person_distance or embedder.same_person_distance
+    model = results[0].embedding_model
     report = score(*lessons)
+    _note("replaying the stored tracks in every order ...")
+    report["replay_matches_pipeline"] = replay_matches_pipeline(stored, students, threshold, model)
+    every_order = orders(stored, lessons, threshold, model)
+    report["orders"], report["orders_worst"] = every_order["by_order"], every_order["worst"]
     if args.sweep:
-        report["sweep"] = sweep(stored, lessons, args.sweep)
-        report["sweep_newcomers"] = sweep_newcomers(stored, lessons, args.sweep, args.newcomers)
+        report["sweep"] = sweep(stored, lessons, args.sweep, model)
+        report["sweep_newcomers"] = sweep_newcomers(
+            stored, lessons, args.sweep, args.newcomers, model
+        )
     report.update({
         "videos": [v.name for v in videos],
-        "embedding_model": results[0].embedding_model,
+        "embedding_model": model,
         "embedding_model_description": embedder.description,
-        "same_person_distance": settings.same_person_distance or embedder.same_person_distance,
+        "same_person_distance": threshold,
         "emotion_model": results[0].emotion_model,
         "analysis_seconds": [r.seconds for r in results],
         "realtime_factor": [round(duration[r.video_id] / r.seconds, 2) for r in results],
@@ -330,10 +500,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seed", type=int, default=0, help="seed of the composed lessons (default 0)")
     ap.add_argument("--seats-seed", type=int, default=1, help="lesson B's seat permutation (1)")
+    ap.add_argument("--seats-seed-c", type=int, default=3, help="lesson C's seat permutation (3)")
     ap.add_argument("--duration", type=float, default=60.0, help="seconds per lesson (60)")
     ap.add_argument("--compose-dir", type=Path, help="keep (and reuse) the composed lessons here")
-    ap.add_argument("--videos", type=Path, nargs=2, metavar=("A", "B"),
-                    help="two composed lessons with their .truth.csv beside them")
+    ap.add_argument("--videos", type=Path, nargs="+", metavar="LESSON",
+                    help="two or three composed lessons (A B [C]) with their .truth.csv beside"
+                    " them, analysed in this order")
     ap.add_argument("--embedding-model", default="auto", help="auto | VGG-Face | Dlib")
     ap.add_argument("--db", type=Path, help="keep the database here (replaced if there)")
     ap.add_argument("--threshold", type=float,
@@ -343,22 +515,38 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--newcomers", type=int, default=2,
                     help="with --sweep: people new in lesson B while as many known ones are away")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
-    return ap.parse_args(argv)
+    args = ap.parse_args(argv)
+    if args.videos is not None and not 2 <= len(args.videos) <= len(LABELS):
+        ap.error(f"--videos takes 2 to {len(LABELS)} lessons, not {len(args.videos)}")
+    return args
 
 
 def summary(report: dict[str, Any]) -> str:
-    return "\n".join([
+    lines = [
         (f"embedding model: {report['embedding_model']} ({report['embedding_model_description']}),"
         f" same person under {report['same_person_distance']}"),
         (f"id_purity {report['id_purity']}, id_switches {report['id_switches']} "
         f"{report['id_switches_by_lesson']}, reid_accuracy {report['reid_accuracy']} "
+        f"{report['reid_accuracy_by_lesson']} "
         f"({report['persons_reidentified']}/{report['persons']} people)"),
         (f"students {report['students']}, per person {report['students_per_person']}, "
         f"identified {report['identified']}, emotion_accuracy {report['emotion_accuracy']}"),
         (f"analysis {report['analysis_seconds']} s, realtime x{report['realtime_factor']}, "
         f"faces {report['faces']}, tracks {report['tracks']}, "
         f"embedded {report['faces_embedded']} in {report['identity_seconds']} s"),
-    ])
+        (f"replay of the analysed order: {report['replay_matches_pipeline']['same_id']}/"
+        f"{report['replay_matches_pipeline']['tracks']} tracks with the stored id"),
+    ]
+    for order, o in report["orders"].items():
+        lines.append(
+            f"order {order}: id_purity {o['id_purity']}, id_switches {o['id_switches']}, "
+            f"reid_accuracy {o['reid_accuracy']} {o['reid_accuracy_by_lesson']}, "
+            f"students per person {o['students_per_person']}"
+        )
+    lines.append("worst over the orders: " + ", ".join(
+        f"{k} {w['value']} ({w['order']})" for k, w in report["orders_worst"].items()
+    ))
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
