@@ -24,7 +24,9 @@ The numbers
   belong to the person most of them belong to, weighted by faces. 1.0: no student mixes people.
   ``id_purity_by_lesson``: the same within each lesson alone.
 * ``id_switches``: for each person and lesson, the number of times the student id changes
-  between consecutive matched sightings (absences and gaps do not count; a change does).
+  between consecutive matched sightings that carry an id (absences, gaps and faces left
+  anonymous do not count; a change to another student does). ``identified``, below, says how
+  many faces were left anonymous.
 * ``reid_accuracy``: the share of the later lessons' matched faces (B's and C's) whose student
   id is the one their person has in the first lesson analysed (A: the id most of the person's
   faces in A got); ``reid_accuracy_by_lesson`` per later lesson. ``persons_reidentified``
@@ -148,10 +150,12 @@ def matched_faces(
 
 
 def id_switches(matched: pd.DataFrame) -> int:
-    """Changes of student id between consecutive matched sightings of one person."""
+    """Changes of student id between consecutive matched sightings of one person that carry a
+    student id (a face left anonymous is no other student: it counts against ``identified``
+    and ``reid_accuracy`` instead)."""
     switches = 0
     for _, rows in matched.sort_values("frame_index").groupby("person"):
-        ids = rows["student_id"].tolist()
+        ids = rows["student_id"].dropna().tolist()
         switches += sum(1 for a, b in itertools.pairwise(ids) if a != b)
     return switches
 
@@ -264,13 +268,19 @@ def score(*lessons: pd.DataFrame, labels: Sequence[str] | None = None) -> dict[s
 
 def stored_tracks(store: Any, video_id: int) -> Video:
     """A video's tracks as ``identify`` saw them, rebuilt from the database: their stored
-    embeddings, and the pairs of tracks seen in one frame."""
+    embeddings, the frames each was seen in, and the pairs of tracks seen in one frame.
+
+    Only tracks with a stored embedding can be replayed: those the analysis left anonymous
+    (somebody new seen in too few frames to become a student) have none, and stay anonymous in
+    every replay."""
     from emotion_core.identity import TrackEmbedding
 
     with store._cursor() as cur:
         rows = cur.execute(
-            "SELECT track_id, first_s, last_s, samples, quality, embedding FROM face_embeddings"
-            " WHERE video_id = ? ORDER BY track_id", [video_id],
+            "SELECT e.track_id, e.first_s, e.last_s, e.samples, e.quality, e.embedding,"
+            " (SELECT count(*) FROM observations o WHERE o.video_id = e.video_id"
+            "  AND o.track_id = e.track_id) AS frames"
+            " FROM face_embeddings e WHERE e.video_id = ? ORDER BY e.track_id", [video_id],
         ).fetchall()
         pairs = cur.execute(
             "SELECT DISTINCT a.track_id, b.track_id FROM observations a JOIN observations b"
@@ -278,8 +288,9 @@ def stored_tracks(store: Any, video_id: int) -> Video:
             " AND a.track_id < b.track_id WHERE a.video_id = ?", [video_id],
         ).fetchall()
     tracks = [
-        TrackEmbedding(int(t), float(f), float(last), 0, np.asarray(e, np.float32), int(n), float(q))
-        for t, f, last, n, q, e in rows
+        TrackEmbedding(int(t), float(f), float(last), int(frames), np.asarray(e, np.float32),
+                       int(n), float(q))
+        for t, f, last, n, q, e, frames in rows
     ]
     return tracks, {(int(a), int(b)) for a, b in pairs}
 
@@ -300,8 +311,8 @@ def replay_students(videos: Sequence[Video], threshold: float, model: str = "rep
     once its frames are done (the roster read with ``Store.reference_embeddings``, the tracks
     joined and matched by ``identify``, the result written by ``Store.finish_analysis``, which
     creates the new students), in a scratch database."""
-    from emotion_core.identity import RosterReferences, identify
-    from emotion_core.pipeline import track_identity_rows
+    from emotion_core.identity import RosterReferences, identify, students_of
+    from emotion_core.pipeline import AnalysisSettings, track_identity_rows
     from emotion_core.store import AnalysisSummary, Store, TrackIdentities, VideoRecord
 
     students = []
@@ -312,7 +323,9 @@ def replay_students(videos: Sequence[Video], threshold: float, model: str = "rep
             video_id = store.begin_analysis(record, {})
             student_ids, centroids = store.reference_embeddings(model, None)
             roster = RosterReferences(model, student_ids, centroids)
-            people = identify(tracks, together, roster, threshold)
+            defaults = AnalysisSettings()
+            people = students_of(identify(tracks, together, roster, threshold), tracks,
+                                 defaults.identify_new_students, defaults.min_new_student_frames)
             store.finish_analysis(
                 video_id, AnalysisSummary(0, 0, len(tracks), 0.0, "replay", "replay"),
                 TrackIdentities(model, track_identity_rows(tracks, people)),

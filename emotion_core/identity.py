@@ -319,3 +319,24 @@ def identify(
         Person(tuple(sorted(tracks[i].track_id for i in g)), student, distance)
         for g, (student, distance) in zip(groups, matched)
     ]
+
+
+def students_of(
+    people: Sequence[Person], tracks: Sequence[TrackEmbedding], add_new: bool = True,
+    min_new_frames: int = 3,
+) -> list[Person]:
+    """The people who are, or become, students; the others stay anonymous (counted in the
+    class's figures, with no student and no embedding stored).
+
+    Everyone matched to the roster is kept. Somebody new becomes a new student only with
+    ``add_new``, and only when seen in at least ``min_new_frames`` sampled frames: a face seen
+    once or twice is more often a box caught between two people crossing, or half a face at the
+    edge of the frame, than a new pupil, and would otherwise become a student of its own and
+    split a real one's series.
+    """
+    frames = {t.track_id: t.observations for t in tracks}
+    return [
+        p for p in people
+        if p.student_id is not None
+        or (add_new and sum(frames.get(t, 0) for t in p.track_ids) >= min_new_frames)
+    ]

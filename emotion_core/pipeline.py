@@ -23,6 +23,7 @@ from emotion_core.identity import (
     TrackEmbedding,
     TrackSampler,
     identify,
+    students_of,
 )
 from emotion_core.store import (
     TRACK_THUMBNAIL_COLUMNS,
@@ -88,6 +89,9 @@ class AnalysisSettings:
     # on); anyone else stays anonymous, with no student and no embedding stored (a class where
     # only some children's consent was given, once those are on the roster)
     identify_new_students: bool = True
+    # somebody new who matches no student becomes one only when seen in this many sampled
+    # frames; fewer stay anonymous (identity.students_of says why)
+    min_new_student_frames: int = 3
     # one small face thumbnail per student (thumbnails.py), only for students whose
     # identification is on; opt-in, and never a frame
     store_thumbnails: bool = False
@@ -107,6 +111,8 @@ class AnalysisSettings:
             raise ValueError("detect_every must be at least 1")
         if self.embeddings_per_track < 1:
             raise ValueError("embeddings_per_track must be at least 1")
+        if self.min_new_student_frames < 1:
+            raise ValueError("min_new_student_frames must be at least 1")
         if self.store_thumbnails and not self.identify:
             raise ValueError(
                 "face thumbnails are kept per student, so they need identification on"
@@ -458,8 +464,8 @@ def analyse_video(
             roster = RosterReferences(embedder.name, student_ids, centroids)
             threshold = settings.same_person_distance or embedder.same_person_distance
             everyone = identify(tracks, sampler.co_occurring, roster, threshold)
-            people = [p for p in everyone
-                      if settings.identify_new_students or p.student_id is not None]
+            people = students_of(everyone, tracks, settings.identify_new_students,
+                                 settings.min_new_student_frames)
             identities = TrackIdentities(
                 embedder.name, track_identity_rows(tracks, people),
                 track_thumbnail_rows(tracks, people) if settings.store_thumbnails else None,

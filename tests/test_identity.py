@@ -15,6 +15,7 @@ from emotion_core.identity import (
     group_tracks,
     identify,
     match_roster,
+    students_of,
 )
 from emotion_core.types import Faces
 
@@ -213,3 +214,23 @@ def test_identify_joins_then_matches() -> None:
     people = identify(tracks, {(1, 3), (2, 3)}, roster, THRESHOLD)
     by_tracks = {p.track_ids: p.student_id for p in people}
     assert by_tracks == {(1, 2): 5, (3,): None}
+
+
+def test_somebody_new_seen_in_a_frame_or_two_stays_anonymous() -> None:
+    """A box caught between two people crossing, seen once, is no new student."""
+    a, b, c = direction(1), direction(2), direction(3)
+    roster = RosterReferences("m", np.array([5]), a[None])
+    brief_known = TrackEmbedding(1, 0.0, 0.5, 1, near(a, 1), samples=1, quality=0.9)
+    brief_new = TrackEmbedding(2, 3.0, 3.5, 2, b, samples=1, quality=0.9)
+    # a new person whose two short tracks together make three frames
+    pieces = [TrackEmbedding(3, 0.0, 0.5, 2, near(c, 3), samples=2, quality=0.9),
+              TrackEmbedding(4, 6.0, 6.5, 1, near(c, 4), samples=1, quality=0.9)]
+    tracks = [brief_known, brief_new, *pieces]
+    people = identify(tracks, set(), roster, THRESHOLD)
+    kept = {p.track_ids: p.student_id for p in students_of(people, tracks)}
+    assert kept == {(1,): 5, (3, 4): None}, "the known student is kept however briefly seen"
+    assert {p.track_ids for p in students_of(people, tracks, min_new_frames=4)} == {(1,)}
+    assert {p.track_ids for p in students_of(people, tracks, min_new_frames=1)} == {
+        (1,), (2,), (3, 4)}
+    # no new students at all: only the roster's
+    assert {p.track_ids for p in students_of(people, tracks, add_new=False)} == {(1,)}
