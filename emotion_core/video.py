@@ -18,6 +18,10 @@ log = logging.getLogger(__name__)
 # A decode that stops this much short of the length the container promises is a damaged file.
 _TRUNCATION_TOLERANCE_S = 1.0
 _TRUNCATION_TOLERANCE_FRACTION = 0.1
+# Demuxers of picture files: FFmpeg opens a photo (PNG, JPEG, WebP, GIF, …) as a "video" of one
+# frame, which would be analysed as a lesson lasting no time at all. Every ``*_pipe`` demuxer
+# reads images too.
+_IMAGE_DEMUXERS = frozenset({"image2", "image2pipe", "apng", "gif", "webp"})
 
 
 class VideoError(Exception):
@@ -42,11 +46,35 @@ def _reason(exc: Exception) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+def _image_format(container: av.container.InputContainer) -> str | None:
+    """The image format (e.g. 'png') when the file is a picture, not a video; else None."""
+    demuxer = container.format.name
+    if demuxer not in _IMAGE_DEMUXERS and not demuxer.endswith("_pipe"):
+        return None
+    codecs = [s.codec_context.name for s in container.streams.video]
+    name = codecs[0] if codecs else demuxer.removesuffix("_pipe")
+    return {"mjpeg": "jpeg"}.get(name, name).upper()
+
+
+def _moving_pictures(container: av.container.InputContainer) -> list[av.VideoStream]:
+    """The video streams, without cover art (a music or voice file's picture is no video)."""
+    return [s for s in container.streams.video
+            if not s.disposition & av.stream.Disposition.attached_pic]
+
+
 def _video_stream(container: av.container.InputContainer, path: Path) -> av.VideoStream:
-    if not container.streams.video:
-        kinds = sorted({s.type for s in container.streams}) or ["nothing"]
-        raise VideoError(f"{path.name}: no video stream in the file (it holds {', '.join(kinds)})")
-    return container.streams.video[0]
+    image = _image_format(container)
+    if image is not None:
+        raise VideoError(f"{path.name}: this is a picture ({image}), not a video")
+    streams = _moving_pictures(container)
+    if not streams:
+        kinds = sorted({s.type for s in container.streams if s not in container.streams.video})
+        if len(streams) < len(container.streams.video):
+            kinds.append("a cover picture")
+        raise VideoError(
+            f"{path.name}: no video stream in the file (it holds {', '.join(kinds) or 'nothing'})"
+        )
+    return streams[0]
 
 
 def _stream_fps(stream: av.VideoStream) -> float:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +14,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from conftest import child_env, database_held_open
+from cli_run import Snapshot, assert_same_values, error_lines, run_cli
+from conftest import database_held_open
 from media import gradient_frames, truncated_copy, write_tone, write_video
 
 from emotion_core.store import DB_ENV_VAR, OBSERVATION_COLUMNS
@@ -24,54 +24,6 @@ pytestmark = [pytest.mark.subprocess, pytest.mark.real_data]
 
 RESULT_KEYS = {"video_id", "frames_sampled", "faces", "tracks", "emotion_model", "detector",
                "seconds"}
-
-
-def run_cli(*args: str | Path, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    """``python -m emotion_core ARGS`` in ``cwd``; DeepFace's weight folder is an empty one there
-    unless ``env`` names another, so no run reads or writes the project's own cache."""
-    env.setdefault("DEEPFACE_HOME", str(cwd / "deepface_home"))
-    return subprocess.run(
-        [sys.executable, "-m", "emotion_core", *map(str, args)],
-        cwd=cwd, env=child_env(**env), capture_output=True, text=True, timeout=300, check=False,
-    )
-
-
-def error_lines(done: subprocess.CompletedProcess[str]) -> list[str]:
-    assert "Traceback" not in done.stderr, done.stderr[-3000:]
-    return [line for line in done.stderr.splitlines() if line.startswith("error:")]
-
-
-def assert_same_values(left: pd.DataFrame, right: pd.DataFrame) -> None:
-    """Equal cell by cell. A column that was all null comes back with another dtype (and null)
-    once another row holds a string in it, so dtypes and kinds of null are not compared."""
-
-    def plain(frame: pd.DataFrame) -> pd.DataFrame:
-        frame = frame.reset_index(drop=True).astype(object)
-        return frame.where(frame.notna(), None)
-
-    pd.testing.assert_frame_equal(plain(left), plain(right))
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    videos: pd.DataFrame
-    observations: pd.DataFrame
-    staged: int
-
-    @classmethod
-    def of(cls, db: Path) -> Snapshot:
-        with duckdb.connect(str(db), read_only=True) as con:
-            return cls(
-                con.sql("SELECT * FROM videos ORDER BY video_id").df(),
-                con.sql("SELECT * FROM observations ORDER BY video_id, frame_index, track_id").df(),
-                con.execute("SELECT count(*) FROM observations_staging").fetchone()[0],
-            )
-
-    def assert_unchanged(self, db: Path) -> None:
-        now = Snapshot.of(db)
-        pd.testing.assert_frame_equal(now.videos, self.videos)
-        pd.testing.assert_frame_equal(now.observations, self.observations)
-        assert now.staged == 0
 
 
 @dataclass(frozen=True)
