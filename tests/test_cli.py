@@ -197,17 +197,26 @@ def test_a_bad_sampling_rate_is_one_clear_error(lesson_db: Path, tmp_path: Path,
     ]
 
 
-def test_a_locked_database_is_one_clear_error(lesson_db: Path, tmp_path: Path,
-                                              intel_classroom: Path) -> None:
+def test_a_database_locked_for_longer_than_the_wait_is_one_clear_error(
+    lesson_db: Path, tmp_path: Path, intel_classroom: Path
+) -> None:
+    """``analyze`` waits (``--wait-seconds``) for the database, saying so once; ``export`` does
+    not wait. tests/test_crash_safety.py has two analyses that wait for each other and finish."""
+    before = Snapshot.of(lesson_db)
     with database_held_open(lesson_db):
-        analyse = run_cli("analyze", intel_classroom, "--db", lesson_db, cwd=tmp_path)
+        analyse = run_cli("analyze", intel_classroom, "--db", lesson_db, "--wait-seconds", "1",
+                          "--no-progress", cwd=tmp_path)
         export = run_cli("export", "--db", lesson_db, "--out", tmp_path / "x.csv", cwd=tmp_path)
     for done in (analyse, export):
         assert done.returncode == 2
         assert error_lines(done) == [
             f"error: the database {lesson_db} is in use by another process; wait for it to finish"
         ]
+    waiting = f"waiting for another analysis of {lesson_db} to finish…"
+    assert analyse.stderr.splitlines().count(waiting) == 1
+    assert waiting not in export.stderr
     assert not (tmp_path / "x.csv").exists()
+    before.assert_unchanged(lesson_db)
 
 
 def test_export_without_a_database_is_one_clear_error(tmp_path: Path) -> None:
