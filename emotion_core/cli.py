@@ -21,7 +21,7 @@ from emotion_core.emotion import EmotionModelUnavailable
 from emotion_core.roster import RosterError
 from emotion_core.store import DB_ENV_VAR, Store, StoreError, default_db_path
 from emotion_core.types import Progress
-from emotion_core.video import VideoError, probe
+from emotion_core.video import VideoError, file_label, probe
 
 log = logging.getLogger("emotion_core")
 
@@ -227,10 +227,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         )
         for path in videos:
             bar, update = _progress_bar(
-                path.name, enabled=not (args.no_progress or args.progress_json)
+                file_label(path), enabled=not (args.no_progress or args.progress_json)
             )
             if args.progress_json:
-                update = _progress_lines(path.name)
+                update = _progress_lines(file_label(path))
             try:
                 result = analyse_video(
                     path, store, detector, emotion_model, settings, embedder=embedder,

@@ -37,7 +37,7 @@ from emotion_core.jobs import DONE, FAILED, Job, JobQueue, queue_for
 from emotion_core.pipeline import AnalysisSettings, analyse_video
 from emotion_core.store import DB_ENV_VAR, Store
 from emotion_core.uploads import safe_file_name, save_upload, upload_dir
-from emotion_core.video import VideoError, VideoSource
+from emotion_core.video import VideoError, VideoSource, file_label, printable
 
 ANALYSE_PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "0_Analyse.py")
 SAMPLE_FPS = 2.0
@@ -103,6 +103,8 @@ CUT_STREAM = Invalid("stream_cut_short.mp4", lambda p: _cut(p, faststart=True),
 VFR_TIMES = (0.0, 0.1, 0.15, 0.9, 1.0, 1.02, 1.04, 2.5, 2.6, 3.9)
 SHELL_NAME = "$(touch pwned); rm -rf ~ `id` 'it''s' \"x\" & y | z > w.mp4"
 CLIMBING_NAME = "../../climbing.mp4"  # the app is given this name; the CLI a path with ..
+# made on an old system: a Latin-1 "ç" (not UTF-8, so Python holds it as a surrogate) and a newline
+LEGACY_NAME = "Le\udce7on\nnouvelle.mp4"
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,7 @@ UNUSUAL: tuple[Unusual, ...] = (
     Unusual("Урок 5 — математика, 7Б.mp4", _plain(4, 50), (160, 120), 1.0, (0.0, 0.5)),
     Unusual(SHELL_NAME, _plain(4, 60), (160, 120), 1.0, (0.0, 0.5)),
     Unusual("climbing.mp4", _plain(4, 70), (160, 120), 1.0, (0.0, 0.5)),
+    Unusual(LEGACY_NAME, _plain(4, 80), (160, 120), 1.0, (0.0, 0.5)),
 )
 FIRST_LESSON = Unusual("first_lesson.mp4", _plain(12, 30), (160, 120), 3.0,
                        (0.0, 0.5, 1.0, 1.5, 2.0, 2.5))
@@ -170,6 +173,15 @@ def test_no_usable_video_is_one_clear_error(corpus: dict[str, Path], bad: Invali
     with pytest.raises(VideoError) as error:
         VideoSource(corpus[bad.name])
     assert bad.line_ok(f"error: {error.value}") and "\n" not in str(error.value)
+
+
+def test_a_name_that_is_no_utf8_or_has_a_newline_stays_on_one_line(tmp_path: Path) -> None:
+    with pytest.raises(VideoError) as error:
+        VideoSource(_text(tmp_path / LEGACY_NAME))
+    assert str(error.value).startswith("Le\ufffdon\ufffdnouvelle.mp4: not a readable video file")
+    assert file_label(Path("Урок 5.mp4")) == "Урок 5.mp4", "good names stay as they are"
+    assert printable("Le\udcc3\udca7on") == "Leçon", "UTF-8 bytes held as surrogates are read"
+    assert printable("\ud800 x\ty") == "\ufffd x\ufffdy"
 
 
 def test_a_stream_cut_short_fails_while_decoding(corpus: dict[str, Path]) -> None:
@@ -267,12 +279,15 @@ def test_cli_analyses_unusual_videos_right(cli_unusual: CliRun) -> None:
     [error] = error_lines(done)
     assert CUT_STREAM.line_ok(error)
     results = {r["file_name"]: r for r in map(json.loads, done.stdout.splitlines())}
-    assert list(results) == [u.name for u in UNUSUAL], "every name stored as given"
-    for odd in UNUSUAL:
-        assert (results[odd.name]["frames_sampled"], results[odd.name]["faces"]) == (
+    # every name stored as given (one that is no UTF-8 or holds a newline: as it can be shown)
+    stored = {file_label(Path(u.name)): u for u in UNUSUAL}
+    assert list(results) == list(stored)
+    assert [n for n, u in stored.items() if n != u.name] == ["Le\ufffdon\ufffdnouvelle.mp4"]
+    for name, odd in stored.items():
+        assert (results[name]["frames_sampled"], results[name]["faces"]) == (
             odd.frames, odd.frames
-        ), odd.name
-    assert_analysed_right(cli_unusual.after, {u.name: u for u in UNUSUAL})
+        ), name
+    assert_analysed_right(cli_unusual.after, stored)
     assert no_shell_ran(cli_unusual.folder, Path.cwd())
 
 
@@ -424,7 +439,9 @@ def test_app_analyses_unusual_uploads_right(app_run: AppRun) -> None:
     uploaded = {u.name: CLIMBING_NAME if u.name == "climbing.mp4" else u.name for u in UNUSUAL}
     stored = {safe_file_name(uploaded[u.name]): u for u in UNUSUAL}
     # names keep their spaces, letters and punctuation; directories and shell characters go
-    assert set(stored) - {u.name for u in UNUSUAL} == {safe_file_name(SHELL_NAME)}
+    assert set(stored) - {u.name for u in UNUSUAL} == {
+        safe_file_name(SHELL_NAME), safe_file_name(LEGACY_NAME)
+    }
     assert_analysed_right(app_run.at_end, stored)
     app_run.first.assert_kept(app_run.at_end)
     for name, job in app_run.good_jobs.items():

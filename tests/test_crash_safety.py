@@ -177,7 +177,7 @@ def test_a_killed_reanalysis_keeps_the_complete_result(
     assert len(after.observations) == len(done.observations)
 
 
-# -- concurrent jobs --------------------------------------------------------------------------------
+# -- concurrent jobs ------------------------------------------------------------------------------
 
 
 @pytest.fixture

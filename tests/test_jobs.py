@@ -153,7 +153,9 @@ def test_two_real_analyses_finish_and_readers_never_see_half_a_lesson(
     not yet swapped in) until the reader has read, so the reader certainly reads midway."""
     checkpoints: queue.SimpleQueue[tuple[str, int, threading.Event]] = queue.SimpleQueue()
 
-    def paused_after_each_batch(path, store, det, model, settings, *, on_progress, **rest):  # type: ignore[no-untyped-def]
+    def paused_after_each_batch(  # type: ignore[no-untyped-def]
+        path, store, det, model, settings, *, on_progress, **rest
+    ):
         def progress(p: Progress) -> None:
             on_progress(p)
             read = threading.Event()
