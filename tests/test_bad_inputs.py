@@ -101,7 +101,8 @@ CUT_STREAM = Invalid("stream_cut_short.mp4", lambda p: _cut(p, faststart=True),
                      "the file looks truncated")
 
 VFR_TIMES = (0.0, 0.1, 0.15, 0.9, 1.0, 1.02, 1.04, 2.5, 2.6, 3.9)
-SHELL_NAME = "$(touch pwned); rm -rf ~ `id` 'it''s' \"x\" & y | z > w.mp4"
+# (harmless even if a shell ran it: it would leave a file "pwned" and remove nothing)
+SHELL_NAME = "$(touch pwned); rm -rf no-such-dir `id` 'it''s' \"x\" & y | z > w.mp4"
 CLIMBING_NAME = "../../climbing.mp4"  # the app is given this name; the CLI a path with ..
 # made on an old system: a Latin-1 "ç" (not UTF-8, so Python holds it as a surrogate) and a newline
 LEGACY_NAME = "Le\udce7on\nnouvelle.mp4"
@@ -162,7 +163,10 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def no_shell_ran(*folders: Path) -> bool:
-    return not any(next(folder.rglob("pwned"), None) for folder in folders)
+    """No file "pwned" in ``folders`` nor in this process's working directory."""
+    return not (Path.cwd() / "pwned").exists() and not any(
+        next(folder.rglob("pwned"), None) for folder in folders
+    )
 
 
 # -- the library ----------------------------------------------------------------------------------
@@ -226,7 +230,7 @@ class CliRun:
     before: Snapshot
     done: subprocess.CompletedProcess[str]
     after: Snapshot
-    db_digest_before: str = ""
+    digests: tuple[str, str] = ("", "")  # of the database file, before and after the run
 
 
 @pytest.fixture(scope="module")
@@ -238,8 +242,7 @@ def cli_invalid(tmp_path_factory: pytest.TempPathFactory, corpus: dict[str, Path
     before, digest = Snapshot.of(db), file_digest(db)
     done = run_cli("analyze", *(corpus[b.name] for b in INVALID), "--db", db, "--json",
                    *CLI_MODELS, cwd=folder)
-    assert file_digest(db) == digest, "the database file changed, byte for byte"
-    return CliRun(folder, db, before, done, Snapshot.of(db), digest)
+    return CliRun(folder, db, before, done, Snapshot.of(db), (digest, file_digest(db)))
 
 
 @pytest.fixture(scope="module")
@@ -269,6 +272,8 @@ def test_cli_gives_each_unusable_file_one_clear_line(cli_invalid: CliRun) -> Non
     assert len(lines) == len(INVALID), done.stderr[-3000:]
     for bad, line in zip(INVALID, lines):
         assert bad.line_ok(line), line
+    before, after = cli_invalid.digests
+    assert before == after, "the database file is the same, byte for byte"
     cli_invalid.before.assert_unchanged(cli_invalid.db)
 
 
@@ -288,7 +293,7 @@ def test_cli_analyses_unusual_videos_right(cli_unusual: CliRun) -> None:
             odd.frames, odd.frames
         ), name
     assert_analysed_right(cli_unusual.after, stored)
-    assert no_shell_ran(cli_unusual.folder, Path.cwd())
+    assert no_shell_ran(cli_unusual.folder, cli_unusual.db.parent)
 
 
 @pytest.mark.subprocess
@@ -455,7 +460,7 @@ def test_uploads_stay_in_the_upload_folder_and_run_no_shell(app_run: AppRun) -> 
     assert not outside
     assert {p.name for p in new if uploads in p.parents} >= {"climbing.mp4"}
     assert not (app_run.root / "climbing.mp4").exists()
-    assert no_shell_ran(app_run.root, Path.cwd())
+    assert no_shell_ran(app_run.root)
     assert all(p.parent == uploads for p in new if uploads in p.parents)
 
 
