@@ -10,7 +10,6 @@ shell characters) must be analysed right.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import shutil
 import subprocess
@@ -346,7 +345,7 @@ def snapshot_of(store: Store) -> Snapshot:
 def upload_and_queue(queue: JobQueue, name: str, source: Path) -> Job:
     """What the Analyse page does with an uploaded file (pages/0_Analyse.py ``queue_jobs``)."""
     with source.open("rb") as data:
-        saved = save_upload(name, io.BytesIO(data.read()), upload_dir(queue.store.path))
+        saved = save_upload(name, data, upload_dir(queue.store.path))
     return queue.submit(saved, name=name, class_group="7B", settings=SETTINGS)
 
 
@@ -398,10 +397,6 @@ def app_run(tmp_path_factory: pytest.TempPathFactory, corpus: dict[str, Path],
         yield AppRun(root, db, first_snapshot, failed, page_after_failures, after_failures,
                      good_jobs, page_at_end, snapshot_of(queue.store), files_before,
                      set(root.rglob("*")))
-
-
-def page_text(app: AppTest) -> str:
-    return "\n".join(str(e.value) for e in (*app.error, *app.markdown, *app.info, *app.success))
 
 
 def test_app_fails_each_unusable_upload_with_its_reason(app_run: AppRun) -> None:

@@ -95,7 +95,7 @@ class Crash:
     folder: Path
     db: Path
     before: Snapshot  # the first lesson, before the analysis that was killed
-    progress: dict  # the last progress line the killed process printed
+    progress: dict  # the progress line after which the process was killed
     left: tuple[str, int]  # status and staged rows it left
     recovered: Snapshot  # after the next open
     rerun: subprocess.CompletedProcess[str]
