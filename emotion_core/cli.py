@@ -7,6 +7,8 @@ import argparse
 import json
 import logging
 import sys
+from collections.abc import Callable
+from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -21,9 +23,14 @@ from emotion_core.privacy import LessonError, Removal
 from emotion_core.roster import RosterError
 from emotion_core.settings import SETTINGS, SettingsError, parse_setting
 from emotion_core.store import DB_ENV_VAR, Store, StoreError, default_db_path
-from emotion_core.video import VideoError, probe
+from emotion_core.types import Progress
+from emotion_core.video import VideoError, file_label, probe
 
 log = logging.getLogger("emotion_core")
+
+# How long ``analyze`` waits for another process to let go of the database: an hour, about
+# the longest lesson analysis; two analyses started at once then run one after the other.
+DEFAULT_WAIT_S = 3600.0
 
 
 def _add_db(parser: argparse.ArgumentParser) -> None:
@@ -73,7 +80,18 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--group", help="class or group the lessons belong to")
     analyze.add_argument("--date", type=date.fromisoformat, help="lesson date, YYYY-MM-DD")
     analyze.add_argument("--json", action="store_true", help="print one JSON object per video")
-    analyze.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    progress = analyze.add_mutually_exclusive_group()
+    progress.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    progress.add_argument(
+        "--progress-json", action="store_true",
+        help="instead of the bar, print one JSON object per batch of frames on stderr: "
+             "file_name, frames_done, frames_total, faces, elapsed_s",
+    )
+    analyze.add_argument(
+        "--wait-seconds", type=float, default=DEFAULT_WAIT_S, metavar="N",
+        help="while another process (an analysis, the app) holds the database, wait up to N "
+             f"seconds for it to finish (default {DEFAULT_WAIT_S:g}; 0: fail at once)",
+    )
 
     export = commands.add_parser("export", help="write the observations to CSV or Parquet")
     _add_db(export)
@@ -211,6 +229,19 @@ def _progress_bar(name: str, enabled: bool):  # type: ignore[no-untyped-def]
     return bar, update
 
 
+def _progress_lines(name: str) -> Callable[[Progress], None]:
+    """Progress as one JSON object a line on stderr, for scripts and tests to follow."""
+
+    def update(progress: Progress) -> None:
+        print(json.dumps({"file_name": name, **asdict(progress)}), file=sys.stderr, flush=True)
+
+    return update
+
+
+def _announce_wait(db: Path) -> None:
+    print(f"waiting for another analysis of {db} to finish…", file=sys.stderr, flush=True)
+
+
 def _readable_videos(paths: list[Path]) -> list[Path]:
     """The paths that open as videos; an error line for each of the others."""
     readable = []
@@ -247,15 +278,21 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     failures = len(args.videos) - len(videos)
     if not videos:
         return 1
-    with Store(args.db) as store:
-        detector = load_detector(MTCNNSettings())
-        emotion_model = load_emotion_model(args.emotion_model)
+    # the models load before the database is opened, so a run that has to wait for another is
+    # ready to start when it gets the database
+    detector = load_detector(MTCNNSettings())
+    emotion_model = load_emotion_model(args.emotion_model)
+    with Store.open_waiting(args.db, max(0.0, args.wait_seconds), _announce_wait) as store:
         embedder = (
             load_embedder(args.embedding_model, store.embedding_models())
             if settings.identify else None
         )
         for path in videos:
-            bar, update = _progress_bar(path.name, enabled=not args.no_progress)
+            bar, update = _progress_bar(
+                file_label(path), enabled=not (args.no_progress or args.progress_json)
+            )
+            if args.progress_json:
+                update = _progress_lines(file_label(path))
             try:
                 result = analyse_video(
                     path, store, detector, emotion_model, settings, embedder=embedder,

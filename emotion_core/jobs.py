@@ -36,7 +36,7 @@ from emotion_core.emotion import EmotionModel
 from emotion_core.pipeline import AnalysisResult, AnalysisSettings, analyse_video
 from emotion_core.store import Store
 from emotion_core.types import Progress
-from emotion_core.video import VideoError
+from emotion_core.video import VideoError, printable
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class Job:
 
     job_id: int
     video_path: Path
-    name: str  # the name the user knows the video by (the uploaded file's own name)
+    name: str  # the name the user knows the video by (the uploaded file's own), printable
     class_group: str | None
     recorded_on: date | None
     settings: AnalysisSettings
@@ -121,7 +121,7 @@ class JobQueue:
         path = Path(video_path)
         with self._lock:
             job = Job(
-                job_id=next(self._ids), video_path=path, name=name or path.name,
+                job_id=next(self._ids), video_path=path, name=printable(name or path.name),
                 class_group=class_group or None, recorded_on=recorded_on,
                 settings=settings or AnalysisSettings(),
             )

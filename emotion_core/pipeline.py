@@ -34,7 +34,7 @@ from emotion_core.store import (
 )
 from emotion_core.tracking import IoUTracker, iou_matrix
 from emotion_core.types import Faces, Frame, Progress
-from emotion_core.video import VideoError, VideoSource, expected_samples
+from emotion_core.video import VideoError, VideoSource, expected_samples, file_label
 
 log = logging.getLogger(__name__)
 
@@ -409,7 +409,7 @@ def analyse_video(
     source = VideoSource(path)
     info = source.info
     record = VideoRecord(
-        file_name=info.path.name,
+        file_name=file_label(info.path),
         content_sha256=file_sha256(info.path),
         size_bytes=info.size_bytes,
         duration_s=info.duration_s,
@@ -434,7 +434,7 @@ def analyse_video(
         "embedding_model": embedder.name if sampler is not None and embedder else None,
     }
     video_id = store.begin_analysis(record, parameters)
-    log.debug("analysing %s as video %d with %s", info.path.name, video_id, emotion_model.name)
+    log.debug("analysing %s as video %d with %s", record.file_name, video_id, emotion_model.name)
     tracker = IoUTracker(
         settings.track_min_iou, settings.track_max_gap_s, settings.track_split_iou
     )
@@ -481,7 +481,7 @@ def analyse_video(
         on_progress(Progress(frames_done, frames_done, faces_seen, time.perf_counter() - started))
     result = AnalysisResult(
         video_id=video_id,
-        file_name=info.path.name,
+        file_name=file_label(info.path),
         frames_sampled=frames_done,
         faces=faces_seen,
         tracks=tracker.tracks_started,

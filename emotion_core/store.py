@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -168,6 +169,10 @@ class StoreError(Exception):
     """The database cannot be opened or used; the message is meant for the user."""
 
 
+class StoreBusy(StoreError):
+    """Another process holds the database file open (DuckDB lets one process write a file)."""
+
+
 def default_db_path() -> Path:
     return Path(os.environ.get(DB_ENV_VAR) or DEFAULT_DB_PATH)
 
@@ -274,7 +279,7 @@ class Store(StudentRoster, StoredSettings, LessonRemoval, StudentExport):
             self._con = duckdb.connect(str(self.path), read_only=read_only)
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():
-                raise StoreError(
+                raise StoreBusy(
                     f"the database {self.path} is in use by another process; wait for it to finish"
                 ) from exc
             raise StoreError(f"cannot open the database {self.path}: {exc}") from exc
@@ -294,6 +299,30 @@ class Store(StudentRoster, StoredSettings, LessonRemoval, StudentExport):
                 f"the database {self.path} has schema version {self.schema_version()}, "
                 f"this program needs {SCHEMA_VERSION}; open it once for writing to migrate"
             )
+
+    @classmethod
+    def open_waiting(
+        cls, path: str | Path | None = None, wait_s: float = 0.0,
+        on_wait: Callable[[Path], None] | None = None, **options: Any,
+    ) -> Self:
+        """``Store(path, **options)``, waiting up to ``wait_s`` seconds while another process
+        holds the file; ``on_wait`` is called once, when the waiting starts. Raises the last
+        ``StoreBusy`` when the file is still held after ``wait_s``."""
+        deadline = time.monotonic() + wait_s
+        pause = 0.05
+        waiting = False
+        while True:
+            try:
+                return cls(path, **options)
+            except StoreBusy:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise
+                if not waiting and on_wait is not None:
+                    on_wait(Path(path) if path is not None else default_db_path())
+                waiting = True
+                time.sleep(min(pause, left))
+                pause = min(pause * 2, 1.0)
 
     # -- plumbing -----------------------------------------------------------------------------
 

@@ -19,13 +19,14 @@ SAMPLE_VIDEO = SAMPLE_DIR / "demo_lesson.mp4"
 def safe_file_name(name: str) -> str:
     """A file name with no directory parts, shell characters or control characters.
 
-    Letters of any script are kept (a Cyrillic or accented lesson name stays readable).
+    Letters of any script are kept (a Cyrillic or accented lesson name stays readable), and so
+    are spaces, dashes, dots, commas, brackets and plus signs ("Урок 5 — алгебра (7Б).mp4").
     """
     name = unicodedata.normalize("NFC", Path(name.replace("\\", "/")).name)
     stem, dot, suffix = name.rpartition(".")
     if not dot:
         stem, suffix = name, ""
-    stem = re.sub(r"[^\w\- ]+", "_", stem, flags=re.UNICODE).strip(" ._") or "video"
+    stem = re.sub(r"[^\w\- .,()\[\]+\u2010-\u2015]+", "_", stem).strip(" ._-") or "video"
     suffix = re.sub(r"[^\w]+", "", suffix).lower()
     return f"{stem[:120]}.{suffix}" if suffix else stem[:120]
 

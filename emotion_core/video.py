@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import unicodedata
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -18,23 +19,43 @@ log = logging.getLogger(__name__)
 # A decode that stops this much short of the length the container promises is a damaged file.
 _TRUNCATION_TOLERANCE_S = 1.0
 _TRUNCATION_TOLERANCE_FRACTION = 0.1
+# Demuxers of picture files: FFmpeg opens a photo (PNG, JPEG, WebP, GIF, …) as a "video" of one
+# frame, which would be analysed as a lesson lasting no time at all. Every ``*_pipe`` demuxer
+# reads images too.
+_IMAGE_DEMUXERS = frozenset({"image2", "image2pipe", "apng", "gif", "webp"})
 
 
 class VideoError(Exception):
     """A video that cannot be analysed; the message is meant for the user, on one line."""
 
 
+def printable(text: str) -> str:
+    """``text`` as it can be stored and shown: what is no UTF-8 (bytes of a file name made on an
+    old system, held as surrogates) and control characters (a newline) become U+FFFD, so that it
+    fits the database, the terminal, a web page and one line."""
+    try:
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:
+        pass  # a surrogate that holds no byte: replaced below, as the others
+    return "".join("\ufffd" if unicodedata.category(c) in ("Cc", "Cs") else c for c in text)
+
+
+def file_label(path: Path) -> str:
+    """A file's name as it is stored and shown (see ``printable``)."""
+    return printable(path.name)
+
+
 def _open(path: Path) -> av.container.InputContainer:
     if not path.exists():
-        raise VideoError(f"{path.name}: file not found")
+        raise VideoError(f"{file_label(path)}: file not found")
     if not path.is_file():
-        raise VideoError(f"{path.name}: not a file")
+        raise VideoError(f"{file_label(path)}: not a file")
     if path.stat().st_size == 0:
-        raise VideoError(f"{path.name}: the file is empty (0 bytes)")
+        raise VideoError(f"{file_label(path)}: the file is empty (0 bytes)")
     try:
         return av.open(str(path), mode="r")
     except av.FFmpegError as exc:
-        raise VideoError(f"{path.name}: not a readable video file ({_reason(exc)})") from exc
+        raise VideoError(f"{file_label(path)}: not a readable video file ({_reason(exc)})") from exc
 
 
 def _reason(exc: Exception) -> str:
@@ -42,11 +63,36 @@ def _reason(exc: Exception) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+def _image_format(container: av.container.InputContainer) -> str | None:
+    """The image format (e.g. 'png') when the file is a picture, not a video; else None."""
+    demuxer = container.format.name
+    if demuxer not in _IMAGE_DEMUXERS and not demuxer.endswith("_pipe"):
+        return None
+    codecs = [s.codec_context.name for s in container.streams.video]
+    name = codecs[0] if codecs else demuxer.removesuffix("_pipe")
+    return {"mjpeg": "jpeg"}.get(name, name).upper()
+
+
+def _moving_pictures(container: av.container.InputContainer) -> list[av.VideoStream]:
+    """The video streams, without cover art (a music or voice file's picture is no video)."""
+    return [s for s in container.streams.video
+            if not s.disposition & av.stream.Disposition.attached_pic]
+
+
 def _video_stream(container: av.container.InputContainer, path: Path) -> av.VideoStream:
-    if not container.streams.video:
-        kinds = sorted({s.type for s in container.streams}) or ["nothing"]
-        raise VideoError(f"{path.name}: no video stream in the file (it holds {', '.join(kinds)})")
-    return container.streams.video[0]
+    image = _image_format(container)
+    if image is not None:
+        raise VideoError(f"{file_label(path)}: this is a picture ({image}), not a video")
+    streams = _moving_pictures(container)
+    if not streams:
+        kinds = sorted({s.type for s in container.streams if s not in container.streams.video})
+        if container.streams.video:
+            kinds.append("a cover picture")
+        raise VideoError(
+            f"{file_label(path)}: no video stream in the file"
+            f" (it holds {', '.join(kinds) or 'nothing'})"
+        )
+    return streams[0]
 
 
 def _stream_fps(stream: av.VideoStream) -> float:
@@ -92,8 +138,10 @@ def _first_frame_rotation(path: Path) -> int:
             for frame in container.decode(stream):
                 return round(frame.rotation or 0)
         except av.FFmpegError as exc:
-            raise VideoError(f"{path.name}: cannot decode the video ({_reason(exc)})") from exc
-    raise VideoError(f"{path.name}: the video stream holds no decodable frame")
+            raise VideoError(
+                f"{file_label(path)}: cannot decode the video ({_reason(exc)})"
+            ) from exc
+    raise VideoError(f"{file_label(path)}: the video stream holds no decodable frame")
 
 
 def probe(path: str | Path) -> VideoInfo:
@@ -171,10 +219,11 @@ class VideoSource:
                     yield Frame(index=index, time_s=time_s, image=image)
             except av.FFmpegError as exc:
                 raise VideoError(
-                    f"{path.name}: the video is damaged near {last_time_s:.1f} s ({_reason(exc)})"
+                    f"{file_label(path)}: the video is damaged near {last_time_s:.1f} s"
+                    f" ({_reason(exc)})"
                 ) from exc
         if index < 0:
-            raise VideoError(f"{path.name}: the video stream holds no decodable frame")
+            raise VideoError(f"{file_label(path)}: the video stream holds no decodable frame")
         self._check_complete(last_time_s + (1.0 / self.info.fps if self.info.fps else 0.0))
 
     def _check_complete(self, decoded_until_s: float) -> None:
@@ -183,6 +232,7 @@ class VideoSource:
         tolerance = max(_TRUNCATION_TOLERANCE_S, _TRUNCATION_TOLERANCE_FRACTION * promised)
         if promised > 0 and shortfall > tolerance:
             raise VideoError(
-                f"{self.path.name}: the file looks truncated: frames end at {decoded_until_s:.1f} s"
+                f"{file_label(self.path)}: the file looks truncated: frames end at"
+                f" {decoded_until_s:.1f} s"
                 f" but the header promises {promised:.1f} s"
             )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import io
+from collections.abc import Iterable, Sequence
+from fractions import Fraction
 from pathlib import Path
 
 import av
 import numpy as np
+from PIL import Image
 
 # Grey level step between consecutive numbered frames: wide enough to survive H.264 and the
 # RGB -> YUV -> RGB round trip, small enough for 30 frames to fit in 0..255.
@@ -103,3 +106,64 @@ def truncated_copy(source: Path, out: Path, keep_fraction: float = 0.5) -> Path:
     data = source.read_bytes()
     out.write_bytes(data[: int(len(data) * keep_fraction)])
     return out
+
+
+# -- the bad-input corpus (tests/test_bad_inputs.py) ----------------------------------------------
+
+
+def write_cover_art_audio(path: Path, seconds: float = 1.0) -> Path:
+    """A voice memo with a cover picture: an mp4 whose only 'video' stream is one PNG."""
+    cover = io.BytesIO()
+    Image.fromarray(np.full((32, 32, 3), 200, np.uint8)).save(cover, "PNG")
+    with av.open(str(path), mode="w", format="mp4") as container:
+        audio = _add_audio_stream(container)
+        picture = container.add_stream("png", rate=1)
+        picture.width = picture.height = 32
+        picture.pix_fmt = "rgb24"
+        picture.disposition = av.stream.Disposition.attached_pic
+        packet = av.Packet(cover.getvalue())
+        packet.stream, packet.pts, packet.dts = picture, 0, 0
+        _encode_audio(container, audio, np.zeros(int(seconds * AUDIO_RATE), np.float32))
+        container.mux(packet)
+    return path
+
+
+def write_image(path: Path, image: np.ndarray, image_format: str) -> Path:
+    """A photo (``image_format`` as PIL names it: PNG, JPEG, …), whatever ``path``'s suffix."""
+    Image.fromarray(image).save(path, image_format)
+    return path
+
+
+def face_photo(side: int = 96) -> np.ndarray:
+    """A real face, ``side`` pixels square: the astronaut of scikit-image (public domain)."""
+    from skimage import data
+
+    face = data.astronaut()[30:230, 150:350]
+    return np.asarray(Image.fromarray(face).resize((side, side), Image.Resampling.LANCZOS))
+
+
+def scene_with_face(height: int, width: int, top: int, left: int, side: int) -> np.ndarray:
+    """A grey frame with ``face_photo(side)`` at (``top``, ``left``)."""
+    scene = np.full((height, width, 3), 110, np.uint8)
+    scene[top : top + side, left : left + side] = face_photo(side)
+    return scene
+
+
+def write_vfr_video(path: Path, frames: Iterable[np.ndarray], times_s: Sequence[float]) -> Path:
+    """RGB frames shown at ``times_s`` (one each): a variable frame rate, as phones record in
+    dim light. The stream counts time in milliseconds."""
+    millisecond = Fraction(1, 1000)
+    frames = list(frames)
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("libx264", rate=30, options={"crf": "0"})
+        stream.height, stream.width = frames[0].shape[:2]
+        stream.pix_fmt = "yuv420p"
+        stream.time_base = stream.codec_context.time_base = millisecond
+        for time_s, image in zip(times_s, frames, strict=True):
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts, frame.time_base = round(time_s * 1000), millisecond
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +14,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from conftest import child_env, database_held_open
+from cli_run import Snapshot, assert_same_values, error_lines, run_cli
+from conftest import database_held_open
 from media import gradient_frames, truncated_copy, write_tone, write_video
 
 from emotion_core.store import DB_ENV_VAR, OBSERVATION_COLUMNS
@@ -24,54 +24,6 @@ pytestmark = [pytest.mark.subprocess, pytest.mark.real_data]
 
 RESULT_KEYS = {"video_id", "frames_sampled", "faces", "tracks", "emotion_model", "detector",
                "seconds"}
-
-
-def run_cli(*args: str | Path, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    """``python -m emotion_core ARGS`` in ``cwd``; DeepFace's weight folder is an empty one there
-    unless ``env`` names another, so no run reads or writes the project's own cache."""
-    env.setdefault("DEEPFACE_HOME", str(cwd / "deepface_home"))
-    return subprocess.run(
-        [sys.executable, "-m", "emotion_core", *map(str, args)],
-        cwd=cwd, env=child_env(**env), capture_output=True, text=True, timeout=300, check=False,
-    )
-
-
-def error_lines(done: subprocess.CompletedProcess[str]) -> list[str]:
-    assert "Traceback" not in done.stderr, done.stderr[-3000:]
-    return [line for line in done.stderr.splitlines() if line.startswith("error:")]
-
-
-def assert_same_values(left: pd.DataFrame, right: pd.DataFrame) -> None:
-    """Equal cell by cell. A column that was all null comes back with another dtype (and null)
-    once another row holds a string in it, so dtypes and kinds of null are not compared."""
-
-    def plain(frame: pd.DataFrame) -> pd.DataFrame:
-        frame = frame.reset_index(drop=True).astype(object)
-        return frame.where(frame.notna(), None)
-
-    pd.testing.assert_frame_equal(plain(left), plain(right))
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    videos: pd.DataFrame
-    observations: pd.DataFrame
-    staged: int
-
-    @classmethod
-    def of(cls, db: Path) -> Snapshot:
-        with duckdb.connect(str(db), read_only=True) as con:
-            return cls(
-                con.sql("SELECT * FROM videos ORDER BY video_id").df(),
-                con.sql("SELECT * FROM observations ORDER BY video_id, frame_index, track_id").df(),
-                con.execute("SELECT count(*) FROM observations_staging").fetchone()[0],
-            )
-
-    def assert_unchanged(self, db: Path) -> None:
-        now = Snapshot.of(db)
-        pd.testing.assert_frame_equal(now.videos, self.videos)
-        pd.testing.assert_frame_equal(now.observations, self.observations)
-        assert now.staged == 0
 
 
 @dataclass(frozen=True)
@@ -245,17 +197,26 @@ def test_a_bad_sampling_rate_is_one_clear_error(lesson_db: Path, tmp_path: Path,
     ]
 
 
-def test_a_locked_database_is_one_clear_error(lesson_db: Path, tmp_path: Path,
-                                              intel_classroom: Path) -> None:
+def test_a_database_locked_for_longer_than_the_wait_is_one_clear_error(
+    lesson_db: Path, tmp_path: Path, intel_classroom: Path
+) -> None:
+    """``analyze`` waits (``--wait-seconds``) for the database, saying so once; ``export`` does
+    not wait. tests/test_crash_safety.py has two analyses that wait for each other and finish."""
+    before = Snapshot.of(lesson_db)
     with database_held_open(lesson_db):
-        analyse = run_cli("analyze", intel_classroom, "--db", lesson_db, cwd=tmp_path)
+        analyse = run_cli("analyze", intel_classroom, "--db", lesson_db, "--wait-seconds", "1",
+                          "--no-progress", cwd=tmp_path)
         export = run_cli("export", "--db", lesson_db, "--out", tmp_path / "x.csv", cwd=tmp_path)
     for done in (analyse, export):
         assert done.returncode == 2
         assert error_lines(done) == [
             f"error: the database {lesson_db} is in use by another process; wait for it to finish"
         ]
+    waiting = f"waiting for another analysis of {lesson_db} to finish…"
+    assert analyse.stderr.splitlines().count(waiting) == 1
+    assert waiting not in export.stderr
     assert not (tmp_path / "x.csv").exists()
+    before.assert_unchanged(lesson_db)
 
 
 def test_export_without_a_database_is_one_clear_error(tmp_path: Path) -> None:

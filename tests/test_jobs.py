@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
-from dataclasses import FrozenInstanceError
+from dataclasses import FrozenInstanceError, dataclass
 from pathlib import Path
 
 import pytest
 
 from emotion_core.jobs import DONE, FAILED, QUEUED, JobQueue, queue_for
-from emotion_core.pipeline import AnalysisResult
+from emotion_core.pipeline import AnalysisResult, AnalysisSettings, analyse_video
 from emotion_core.store import Store
 from emotion_core.types import Progress
 from emotion_core.uploads import SAMPLE_VIDEO
@@ -121,36 +122,99 @@ def test_one_queue_and_store_per_database_file(tmp_path: Path) -> None:
     assert queue_for(db).store.path == db.resolve()
 
 
+@dataclass(frozen=True)
+class Reading:
+    """What a reader saw of one lesson: its row, its observations and its staged rows."""
+
+    midway_of: str | None  # the video whose analysis was paused after a batch, if any
+    faces_so_far: int  # of that analysis, staged by then
+    video_id: int
+    file_name: str
+    status: str
+    rows: int
+    staged: int
+    faces: int  # what the videos row says
+
+
+LESSONS_NOW = """
+    SELECT v.video_id, v.file_name, v.status, coalesce(v.faces, 0) AS faces,
+        (SELECT count(*) FROM observations o WHERE o.video_id = v.video_id) AS rows,
+        (SELECT count(*) FROM observations_staging s WHERE s.video_id = v.video_id) AS staged
+    FROM videos v ORDER BY v.video_id
+"""
+
+
 @pytest.mark.real_data
 def test_two_real_analyses_finish_and_readers_never_see_half_a_lesson(
     tmp_path: Path, intel_classroom: Path, detector, fer_model  # type: ignore[no-untyped-def]
 ) -> None:
-    """Two users queue videos at once while a reader polls the lessons the whole time."""
-    queue = JobQueue(Store(tmp_path / "two.duckdb"), models=lambda s: (detector, fer_model))
-    seen: list[tuple[int, int, int]] = []  # (video id, rows seen, faces the video row says)
+    """Two users queue videos at once, then one queues the second again, while a reader reads
+    the lessons the whole time. The analysis also waits after every batch (its rows staged,
+    not yet swapped in) until the reader has read, so the reader certainly reads midway."""
+    checkpoints: queue.SimpleQueue[tuple[str, int, threading.Event]] = queue.SimpleQueue()
+
+    def paused_after_each_batch(  # type: ignore[no-untyped-def]
+        path, store, det, model, settings, *, on_progress, **rest
+    ):
+        def progress(p: Progress) -> None:
+            on_progress(p)
+            read = threading.Event()
+            checkpoints.put((Path(path).name, p.faces, read))
+            assert read.wait(60), "the reader read"
+
+        return analyse_video(path, store, det, model, settings, on_progress=progress, **rest)
+
+    queue_ = JobQueue(Store(tmp_path / "two.duckdb"), run=paused_after_each_batch,
+                      models=lambda s: (detector, fer_model))
+    seen: list[Reading] = []
     stop = threading.Event()
+
+    def read(midway_of: str | None = None, faces_so_far: int = 0) -> None:
+        for r in queue_.store.query(LESSONS_NOW).itertuples():
+            seen.append(Reading(midway_of, faces_so_far, int(r.video_id), r.file_name,
+                                r.status, int(r.rows), int(r.staged), int(r.faces)))
 
     def reader() -> None:
         while not stop.is_set():
-            counts = queue.store.query(
-                "SELECT v.video_id, count(o.video_id) AS n, coalesce(any_value(v.faces), 0) AS faces"
-                " FROM videos v LEFT JOIN observations o USING (video_id) GROUP BY 1"
-            )
-            seen.extend((int(r.video_id), int(r.n), int(r.faces)) for r in counts.itertuples())
-            time.sleep(0.02)
+            try:
+                name, faces, done_reading = checkpoints.get(timeout=0.02)
+            except queue.Empty:
+                read()
+                continue
+            read(name, faces)
+            done_reading.set()
 
     polling = threading.Thread(target=reader)
     polling.start()
+    settings = AnalysisSettings(embedding_model="Dlib")
     try:
-        jobs = [queue.submit(SAMPLE_VIDEO, class_group="Demo"),
-                queue.submit(intel_classroom, class_group="7B")]
-        done = [queue.wait(j.job_id, timeout_s=600) for j in jobs]
+        jobs = [queue_.submit(SAMPLE_VIDEO, class_group="Demo", settings=settings),
+                queue_.submit(intel_classroom, class_group="7B", settings=settings)]
+        done = [queue_.wait(j.job_id, timeout_s=600) for j in jobs]
+        again = queue_.wait(queue_.submit(intel_classroom, settings=settings).job_id, 600)
     finally:
         stop.set()
         polling.join()
-    assert [j.status for j in done] == [DONE, DONE], [j.error for j in done]
-    final = {j.video_id: j.result.faces for j in done if j.result}
-    assert all(faces > 0 for faces in final.values())
-    # at every moment a lesson had either no rows or all of them, never part of them
-    assert seen and all(n in (0, final[v]) for v, n, _ in seen)
-    assert all(n == faces for _, n, faces in seen if n)
+    assert [j.status for j in (*done, again)] == [DONE] * 3, [j.error for j in (*done, again)]
+    sample, adults = (j.result for j in done)
+    assert sample and adults and again.result and again.result.video_id == adults.video_id
+    first = {sample.video_id: sample.faces, adults.video_id: adults.faces}
+    assert all(faces > 0 for faces in first.values())
+    # at every moment a lesson had no rows or all of them, and as many as its row says
+    assert seen and all(r.rows in (0, first[r.video_id], again.result.faces) for r in seen)
+    assert all(r.rows == r.faces for r in seen if r.rows)
+    # midway through its first analysis a lesson shows nothing, its rows wait in staging
+    midway = [r for r in seen if r.midway_of == r.file_name]
+    first_time = [r for r in midway if r.faces == 0]
+    assert {r.file_name for r in first_time} == {SAMPLE_VIDEO.name, intel_classroom.name}
+    assert all((r.status, r.rows, r.staged) == ("running", 0, r.faces_so_far)
+               for r in first_time)
+    # midway through the re-analysis the earlier complete result is what readers see
+    again_midway = [r for r in midway if r.faces > 0]
+    assert again_midway and all(
+        (r.status, r.rows, r.staged) == ("running", adults.faces, r.faces_so_far)
+        for r in again_midway
+    )
+    # the other lesson, meanwhile, is whole
+    assert all(r.rows == first[r.video_id] for r in seen
+               if r.midway_of == intel_classroom.name and r.video_id == sample.video_id)
