@@ -93,6 +93,15 @@ def require_access() -> None:
     st.stop()
 
 
+_MARKDOWN_SPECIAL = "\\`*_[]$<>~|"
+
+
+def plain(text: str) -> str:
+    """``text`` shown as it is where Streamlit reads Markdown (a file name like ``a*b*.mp4``
+    or ``$x$.mp4`` would otherwise turn into emphasis or a formula)."""
+    return "".join(f"\\{c}" if c in _MARKDOWN_SPECIAL else c for c in text)
+
+
 def db_path() -> Path:
     return default_db_path()
 

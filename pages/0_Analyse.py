@@ -37,26 +37,27 @@ def queue_jobs(videos: list[tuple[str, object]], group: str, lesson_date: date, 
 
 
 def show_job(queue: JobQueue, job: Job) -> None:
+    name = ui.plain(job.name)
     if job.status == DONE and job.result is not None:
         r = job.result
         st.success(
-            f"**{job.name}**: done: {r.faces} faces in {r.frames_sampled} frames, "
+            f"**{name}**: done: {r.faces} faces in {r.frames_sampled} frames, "
             f"{r.tracks} tracks, analysed in {r.seconds:.0f} s with {r.emotion_model}."
         )
     elif job.status == FAILED:
-        st.error(f"**{job.name}**: not analysed: {job.error}")
+        st.error(f"**{name}**: not analysed: {ui.plain(job.error or '')}")
     elif job.status == QUEUED:
         ahead = queue.ahead_of(job.job_id)
-        st.progress(0.0, text=f"{job.name}: waiting for {ahead} analysis(es) ahead of it")
+        st.progress(0.0, text=f"{name}: waiting for {ahead} analysis(es) ahead of it")
     else:
         p = job.progress
         if p is None:
-            st.progress(0.0, text=f"{job.name}: starting (the first time, loading the models)…")
+            st.progress(0.0, text=f"{name}: starting (the first time, loading the models)…")
         else:
             eta = f", about {ui.minutes(p.eta_s)} left" if p.eta_s is not None else ""
             st.progress(
                 p.fraction,
-                text=f"{job.name}: {p.frames_done} of {p.frames_total} frames, "
+                text=f"{name}: {p.frames_done} of {p.frames_total} frames, "
                 f"{p.faces} faces{eta}",
             )
 

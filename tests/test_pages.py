@@ -106,7 +106,7 @@ def test_router_opens_on_analyse_and_reaches_every_page(empty_db: Path) -> None:
 
 def test_analyse_page_after_the_sample(with_sample: Path) -> None:
     app = run(ANALYSE)
-    assert "demo_lesson.mp4**: done" in texts(app.success)
+    assert "demo\\_lesson.mp4**: done" in texts(app.success)  # "_" escaped: ui.plain
     assert "Try the sample lesson" not in [b.label for b in app.button]
     lessons = app.dataframe[0].value
     assert list(lessons["file_name"]) == ["demo_lesson.mp4"]
@@ -203,3 +203,10 @@ def test_renaming_a_student_on_the_page(with_sample: Path) -> None:
         if "Ada" in app.dataframe[0].value["display_name"].tolist():
             next(t for t in app.text_input if t.label == "New name").set_value(first).run()
             button(app, "Rename").click().run()
+
+
+def test_names_are_shown_as_written_not_as_markdown() -> None:
+    from ui import plain
+
+    assert plain("a*b*_$x$ [1].mp4") == "a\\*b\\*\\_\\$x\\$ \\[1\\].mp4"
+    assert plain("Урок 5 — алгебра (7Б).mp4") == "Урок 5 — алгебра (7Б).mp4"
