@@ -99,12 +99,39 @@ def _trace_networks(mtcnn: Any) -> None:
     the CPU time (PNet runs many small ops over every level of the image pyramid). Each
     network keeps one graph with free dimensions (``reduce_retracing``) once it has seen two
     shapes, so pyramid levels and varying numbers of candidates do not trace again. mtcnn has no
-    public way to swap a stage's network, hence ``_model``; mtcnn is pinned to 1.0.0.
+    public way to swap a stage's network, hence ``_model`` (and ``_stages`` for PNet's input,
+    ``_OneTensorPyramid``); mtcnn is pinned to 1.0.0.
     """
     import tensorflow as tf
+    from mtcnn.stages import StagePNet
 
     for stage in mtcnn.stages:
         stage._model = tf.function(stage._model, reduce_retracing=True)
+    mtcnn._stages = [_OneTensorPyramid(s) if isinstance(s, StagePNet) else s
+                     for s in mtcnn.stages]
+
+
+class _OneTensorPyramid:
+    """PNet's stage, given the batch as one tensor, so that its image pyramid is built from it.
+
+    mtcnn 1.0 hands the batch to ``tf.image.resize`` as a NumPy array once per pyramid level,
+    so TensorFlow copies the whole batch again for every level: for 16 frames of 1600x900 that
+    is 12 copies of 276 MB, 5 s of the 6 s the pyramid takes. Converted once, the levels are
+    the same to the bit (``tests/test_detection.py``). Only this detector's PNet is wrapped:
+    other users of mtcnn in the process (DeepFace's detector, the speed benchmark's naive loop)
+    run it as shipped.
+    """
+
+    def __init__(self, stage: Any) -> None:
+        self._stage = stage
+
+    def __call__(self, *, images_normalized: Any, **kwargs: Any) -> Any:
+        import tensorflow as tf
+
+        return self._stage(images_normalized=tf.convert_to_tensor(images_normalized), **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stage, name)
 
 
 def _faces_of(frame: Frame, rows: np.ndarray) -> Faces:

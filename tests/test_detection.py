@@ -88,3 +88,22 @@ def test_min_score_drops_weak_detections(classroom_frame: Frame) -> None:
 def test_description_names_every_setting() -> None:
     text = MTCNNSettings(upscale=1.5).describe()
     assert text.startswith("mtcnn(") and "upscale=1.5" in text and "min_face_size=20" in text
+
+
+def test_the_pyramid_built_from_one_tensor_finds_the_same_faces(
+    detector: MTCNNDetector, classroom_frame: Frame
+) -> None:
+    """Our PNet gets the batch as one tensor (``_OneTensorPyramid``); mtcnn as shipped gets
+    NumPy. Same boxes, scores and landmarks; and mtcnn itself is left as it was."""
+    from mtcnn import MTCNN
+    from mtcnn.stages import StagePNet
+
+    wrapped = detector._mtcnn.stages[0]
+    assert not isinstance(wrapped, StagePNet) and isinstance(wrapped._stage, StagePNet)
+    shipped = MTCNN()
+    assert isinstance(shipped.stages[0], StagePNet), "other users of mtcnn are not changed"
+    image = classroom_frame.image.astype(np.float32)
+    ours = detector._mtcnn.detect_faces([image, image], output_type="numpy", box_format="xyxy")
+    theirs = shipped.detect_faces([image, image], output_type="numpy", box_format="xyxy")
+    assert len(ours) >= 8
+    np.testing.assert_allclose(np.asarray(ours), np.asarray(theirs), rtol=1e-5, atol=1e-3)
