@@ -119,7 +119,7 @@ def test_settings_change_by_name_and_refuse_what_they_do_not_know() -> None:
     assert AlertSettings().sharp_drop.drop != 3.0  # the defaults are left alone
     for bad, message in [({"sharp_drop.nope": 1}, "unknown threshold"),
                          ({"nope": 1}, "unknown threshold"),
-                         ({"guards.min_frames": "many"}, "needs a int"),
+                         ({"guards.min_frames": "many"}, "needs a whole number"),
                          ({"apart_from_class.gap": -1}, "cannot be negative")]:
         with pytest.raises(ValueError, match=message):
             AlertSettings().with_overrides(bad)
