@@ -362,7 +362,11 @@ def orders(videos: Sequence[Video], lessons: Sequence[pd.DataFrame], threshold: 
     worst = {}
     for key, pick in (("id_purity", min), ("id_switches", max), ("reid_accuracy", min),
                       ("students_per_person", max)):
-        order = pick(by_order, key=lambda o: by_order[o][key])
+        scored_orders = [o for o in by_order if by_order[o][key] is not None]
+        if not scored_orders:  # nobody identified in any order
+            worst[key] = {"value": None, "order": None}
+            continue
+        order = pick(scored_orders, key=lambda o: by_order[o][key])
         worst[key] = {"value": by_order[order][key], "order": order}
     return {"by_order": by_order, "worst": worst}
 

@@ -22,7 +22,8 @@ def lesson(split: str) -> tuple[tuple[list[TrackEmbedding], set[tuple[int, int]]
         for _ in range(2 if person == split else 1):
             n = len(tracks) + 1
             noisy = FACES[person] + RNG.normal(scale=0.01, size=16)
-            tracks.append(TrackEmbedding(n, 0.0, 1.0, 1, (noisy / np.linalg.norm(noisy))
+            # seen in 4 frames: enough to become a new student (AnalysisSettings)
+            tracks.append(TrackEmbedding(n, 0.0, 1.0, 4, (noisy / np.linalg.norm(noisy))
                                          .astype(np.float32), 3, 1.0))
             rows.append({"frame_index": n, "person": person, "emotion": "happy", "width": 40.0,
                          "student_id": None, "track_id": n, "top_emotion": "happy"})
