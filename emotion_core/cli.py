@@ -151,7 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     settings.add_argument(
         "assignments", nargs="*", metavar="NAME=VALUE",
-        help=f"e.g. retention_days=365 or retention_days=none; settings: {', '.join(SETTINGS)}",
+        help="e.g. retention_days=365, retention_days=none or alerts.sharp_drop.drop=3 "
+             "(alerts --rules lists the alert thresholds)",
     )
     settings.add_argument("--json", action="store_true", help="print the settings as JSON")
     _add_db(settings)

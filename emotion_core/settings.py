@@ -82,7 +82,11 @@ def parse_setting(name: str, text: str) -> Any:
 
 def _setting(name: str) -> Setting:
     if name not in SETTINGS:
-        raise SettingsError(f"there is no setting {name!r}; the settings are: {', '.join(SETTINGS)}")
+        raise SettingsError(
+            f"there is no setting {name!r}; the settings are: retention_days, and "
+            f"{ALERT_PREFIX}RULE.THRESHOLD for each threshold of the alert rules "
+            "(python -m emotion_core alerts --rules lists them)"
+        )
     return SETTINGS[name]
 
 

@@ -64,15 +64,20 @@ def db(tmp_path: Path) -> Path:
 
 def test_settings_are_shown_set_and_bad_values_refused(db: Path, tmp_path: Path) -> None:
     done = run_cli("settings", "--db", db, cwd=tmp_path)
-    assert (done.returncode, done.stdout) == (
-        0, "retention_days = none: lessons are kept until someone deletes them\n")
+    assert done.returncode == 0
+    shown = done.stdout.splitlines()
+    assert shown[0] == "retention_days = none: lessons are kept until someone deletes them"
+    assert "alerts.sharp_drop.drop = 2.5" in shown  # the alert thresholds, at their defaults
     before = snapshot(db)
     refused = ("error: retention_days is a whole number of days from 1 to 36500, or none "
                "(keep lessons until deleted), not ")
     for bad, message in [
         ("retention_days=0", refused + "'0'"),
         ("retention_days=soon", refused + "'soon'"),
-        ("keep=3", "error: there is no setting 'keep'; the settings are: retention_days"),
+        ("keep=3", ("error: there is no setting 'keep'; the settings are: retention_days, and "
+                    "alerts.RULE.THRESHOLD for each threshold of the alert rules "
+                    "(python -m emotion_core alerts --rules lists them)")),
+        ("alerts.sharp_drop.drop=-1", "error: sharp_drop.drop cannot be negative, got -1.0"),
         ("retention_days", "error: a setting is set as NAME=VALUE (e.g. retention_days=365), "
                            + "not 'retention_days'"),
     ]:
@@ -83,11 +88,17 @@ def test_settings_are_shown_set_and_bad_values_refused(db: Path, tmp_path: Path)
     assert done.returncode == 2
     assert_unchanged(db, before)
 
-    done = run_cli("settings", "retention_days=30", "--db", db, cwd=tmp_path)
-    assert (done.returncode, done.stdout) == (
-        0, "retention_days = 30: lessons older than 30 days are purged\n")
+    done = run_cli("settings", "retention_days=30", "alerts.sharp_drop.drop=3", "--db", db,
+                   cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    shown = done.stdout.splitlines()
+    assert shown[0] == "retention_days = 30: lessons older than 30 days are purged"
+    assert "alerts.sharp_drop.drop = 3 (default 2.5)" in shown
     done = run_cli("settings", "--json", "--db", db, cwd=tmp_path)
-    assert json.loads(done.stdout) == {"retention_days": 30}
+    stored = json.loads(done.stdout)
+    assert stored["retention_days"] == 30 and stored["alerts.sharp_drop.drop"] == 3.0
+    with Store(db, read_only=True) as store:
+        assert store.alert_settings().sharp_drop.drop == 3.0
 
 
 def test_purge_without_retention_then_dry_run_then_for_real(db: Path, tmp_path: Path) -> None:
