@@ -146,13 +146,6 @@ store = ui.open_store()
 if store is None:
     st.info(f"**No lesson has been analysed yet.** {ui.GO_ANALYSE}")
     st.stop()
-if not hasattr(store, "students"):
-    st.info(
-        "**No students are known yet.** This version follows each face within a lesson (a "
-        "*track*) but does not yet recognise the same student across lessons, so there is no "
-        "roster to show. The **Class overview** shows the class as a whole meanwhile."
-    )
-    st.stop()
 
 path, version = str(store.path), queries.data_version(store)
 groups = [g for g in ui.class_groups(store, path, version) if g != queries.NO_GROUP]

@@ -20,8 +20,7 @@ ANALYSE, OVERVIEW, STUDENTS, ALERTS = (
     str(ROOT / "pages" / name)
     for name in ("0_Analyse.py", "1_Class_overview.py", "2_Students.py", "3_Alerts.py")
 )
-# the Alerts page comes with the alert rules, written apart (issue 5)
-PAGES = tuple(p for p in (ANALYSE, OVERVIEW, STUDENTS, ALERTS) if Path(p).is_file())
+PAGES = (ANALYSE, OVERVIEW, STUDENTS, ALERTS)
 TIMEOUT_S = 120
 
 
