@@ -130,9 +130,9 @@ def retention_setting(store: Store) -> None:
     chosen = st.number_input(
         "Days a lesson is kept after its date", min_value=1, max_value=MAX_RETENTION_DAYS,
         value=days or 365, step=1, disabled=not purge, key="retention_days",
-        help="Then its observations, face embeddings, alerts, the students seen in no other "
-             "lesson and its stored video are removed, each time the app opens the database "
-             "on a new day.",
+        help="Then its observations, face embeddings, thumbnails, alerts, the students seen in "
+             "no other lesson and its stored video are removed, each time the app opens the "
+             "database on a new day.",
     )
     wanted = int(chosen) if purge else None
     if st.button("Save retention period", disabled=wanted == days):
@@ -158,8 +158,8 @@ def delete_lesson(store: Store) -> None:
     }
     chosen = st.selectbox("Lesson to delete", list(labels)[::-1],
                           format_func=labels.__getitem__, key="delete_lesson")
-    st.caption("Removes the lesson's observations, face embeddings and alerts, the students "
-               "seen in no other lesson, and its uploaded video. It cannot be undone.")
+    st.caption("Removes the lesson's observations, face embeddings, thumbnails and alerts, the "
+               "students seen in no other lesson, and its uploaded video. It cannot be undone.")
     name = stored.set_index("video_id").loc[chosen, "file_name"]
     sure = st.checkbox(f"Yes, delete {name} and everything derived from it",
                        key=f"delete_lesson_sure_{chosen}")
