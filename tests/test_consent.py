@@ -7,17 +7,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 from skimage import data as skimage_data
 from test_roster import identities, vector
-from test_store import observations, record, summary
+from test_store import database_of_schema, observations, record, summary
 
 from emotion_core import queries
 from emotion_core.roster import RosterError
-from emotion_core.store import MIGRATIONS, SCHEMA_VERSION, Store, TrackIdentities
+from emotion_core.store import SCHEMA_VERSION, Store, TrackIdentities
 from emotion_core.thumbnails import (
     THUMBNAIL_PX,
     decode_thumbnail,
@@ -337,11 +336,7 @@ def test_thumbnail_rows_are_checked(store: Store) -> None:
 
 def test_students_of_an_older_database_are_identified(tmp_path: Path) -> None:
     path = tmp_path / "old.duckdb"
-    with duckdb.connect(str(path)) as con:
-        con.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
-        for version, migration in enumerate(MIGRATIONS[:3], start=1):
-            con.execute(migration)
-            con.execute("INSERT INTO schema_version VALUES (?)", [version])
+    with database_of_schema(path, 3) as con:
         con.execute("INSERT INTO students (display_name) VALUES ('Ada')")
         con.execute(
             "INSERT INTO face_embeddings VALUES (1, 1, 1, 'Dlib', 0, 1, 3, 0.8, ?)", [vector(1)]

@@ -13,17 +13,16 @@ import zipfile
 from datetime import date, timedelta
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 from test_roster import identities, vector
-from test_store import observations, record, summary
+from test_store import database_of_schema, observations, record, summary
 
 from emotion_core.privacy import DERIVED_TABLES, LESSON_TABLES, STUDENT_TABLES, LessonError
 from emotion_core.roster import RosterError
 from emotion_core.settings import SettingsError, parse_setting
-from emotion_core.store import MIGRATIONS, SCHEMA_VERSION, Store, TrackIdentities
+from emotion_core.store import SCHEMA_VERSION, Store, TrackIdentities
 from emotion_core.thumbnails import decode_thumbnail, encode_thumbnail, keep_best_thumbnails
 from emotion_core.uploads import save_upload, upload_dir
 
@@ -182,11 +181,7 @@ def test_an_unknown_setting_is_refused(store: Store) -> None:
 
 def test_a_database_of_schema_3_gains_the_settings_table(tmp_path: Path) -> None:
     path = tmp_path / "old.duckdb"
-    with duckdb.connect(str(path)) as con:
-        con.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
-        for version, migration in enumerate(MIGRATIONS[:3], start=1):
-            con.execute(migration)
-            con.execute("INSERT INTO schema_version VALUES (?)", [version])
+    database_of_schema(path, 3).close()
     with Store(path) as store:
         assert store.schema_version() == SCHEMA_VERSION
         assert store.retention_days() is None

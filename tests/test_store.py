@@ -19,6 +19,7 @@ from conftest import PROJECT_ROOT, database_held_open
 from emotion_core.emotion import EMOTIONS
 from emotion_core.store import (
     DB_ENV_VAR,
+    MIGRATIONS,
     OBSERVATION_COLUMNS,
     SCHEMA_VERSION,
     AnalysisSummary,
@@ -72,6 +73,17 @@ def analyse(store: Store, video: VideoRecord, frames: int, faces_per_frame: int,
         store.stage_observations(rows.iloc[start : start + 7])
     store.finish_analysis(video_id, summary(frames, len(rows), faces_per_frame))
     return video_id
+
+
+def database_of_schema(path: Path, version: int) -> duckdb.DuckDBPyConnection:
+    """A database file as an older release left it: the first ``version`` migrations only.
+    Returns the open connection (the caller adds rows, then closes it)."""
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    for number, migration in enumerate(MIGRATIONS[:version], start=1):
+        con.execute(migration)
+        con.execute("INSERT INTO schema_version VALUES (?)", [number])
+    return con
 
 
 def staged_rows(path: Path) -> int:
