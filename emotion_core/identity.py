@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -65,7 +65,31 @@ class TrackEmbedding:
 class _Candidate:
     quality: float
     time_s: float
-    chip: np.ndarray
+    crop: np.ndarray  # the frame around the face (RGB), enough for the embedder's chip
+    face: Faces  # the one face, in the crop's coordinates
+
+
+# Box sides of frame kept on each side of a candidate's box: room for the chip the embedder cuts
+# (dlib's chip pads the face by a quarter and turns it upright; VGG-Face's turns the box).
+CROP_CONTEXT = 1.0
+
+
+def crop_around(image: np.ndarray, faces: Faces, index: int) -> tuple[np.ndarray, Faces]:
+    """The part of ``image`` around face ``index`` and that face in the crop's coordinates.
+
+    The crop starts at whole pixels, so dlib cuts the same chip from it as from the frame, to
+    the pixel, and VGG-Face's warp the same but for rounding (``tests/test_embedding.py``); a
+    chip is then cut only for the candidates that end up embedded, not for every face that
+    was once a track's best."""
+    x1, y1, x2, y2 = (float(v) for v in faces.boxes[index])
+    pad = CROP_CONTEXT * max(x2 - x1, y2 - y1)
+    height, width = image.shape[:2]
+    x0, y0 = max(0, int(np.floor(x1 - pad))), max(0, int(np.floor(y1 - pad)))
+    x_end, y_end = min(width, int(np.ceil(x2 + pad))), min(height, int(np.ceil(y2 + pad)))
+    one = faces.select(np.arange(len(faces)) == index)
+    shift = np.array([x0, y0], dtype=np.float32)
+    one = replace(one, boxes=one.boxes - np.tile(shift, 2), landmarks=one.landmarks - shift)
+    return np.ascontiguousarray(image[y0:y_end, x0:x_end]), one
 
 
 @dataclass
@@ -92,9 +116,10 @@ class TrackSampler:
     length: its time is cut into windows (``spacing_s`` at first) holding the best-quality face
     seen in each; when there are more windows than ``per_track`` the windows double in length,
     keeping the better face of each pair. So the chips show different moments (expressions,
-    poses) of the track, and a chip is cut only for a face that becomes a candidate. A track not
-    seen for more than ``max_gap_s`` has ended (as in the tracker); its chips are embedded at the
-    next ``flush``. Memory holds the chips of live tracks only; with ``keep_thumbnails`` each
+    poses) of the track; a candidate keeps the bit of frame around its face, and chips are cut
+    only for the candidates left when the track ends. A track not seen for more than
+    ``max_gap_s`` has ended (as in the tracker); its chips are cut and embedded at the next
+    ``flush``. Memory holds the candidates of live tracks only; with ``keep_thumbnails`` each
     ended track also keeps its best chip, as a small JPEG.
     """
 
@@ -136,13 +161,10 @@ class TrackSampler:
             wanted[i] = held is None or quality[i] > held.quality * BETTER_BY
         if not wanted.any():
             return
-        started = time.perf_counter()
-        chips = iter(self.embedder.chips(image, faces.select(wanted)))
-        self.seconds += time.perf_counter() - started
         for i in np.flatnonzero(wanted):
             track = self._live[ids[i]]
             track.candidates[track.window(faces.time_s)] = _Candidate(
-                float(quality[i]), faces.time_s, next(chips)
+                float(quality[i]), faces.time_s, *crop_around(image, faces, int(i))
             )
             while len(track.candidates) > self.per_track:
                 track.window_s *= 2
@@ -167,23 +189,26 @@ class TrackSampler:
         if not track_ids:
             return
         tracks = [self._live.pop(t) for t in track_ids]
-        chips = np.stack([c.chip for track in tracks for c in track.candidates.values()])
         started = time.perf_counter()
+        chips = np.concatenate([self.embedder.chips(c.crop, c.face)
+                                for track in tracks for c in track.candidates.values()])
         vectors = self.embedder.embed(chips)
         self.seconds += time.perf_counter() - started
         self.faces_embedded += len(chips)
         start = 0
         for track_id, track in zip(track_ids, tracks):
-            n = len(track.candidates)
-            best = max(track.candidates.values(), key=lambda c: c.quality)
+            candidates = list(track.candidates.values())
+            n = len(candidates)
+            best_at = max(range(n), key=lambda k: candidates[k].quality)
             self._done.append(TrackEmbedding(
                 track_id=track_id, first_s=track.first_s, last_s=track.last_s,
                 observations=track.observations,
                 embedding=unit_rows(vectors[start:start + n].mean(axis=0, keepdims=True))[0],
                 samples=n,
-                quality=float(np.mean([c.quality for c in track.candidates.values()])),
-                **({"thumbnail": encode_thumbnail(best.chip), "thumbnail_quality": best.quality,
-                    "thumbnail_s": best.time_s} if self.keep_thumbnails else {}),
+                quality=float(np.mean([c.quality for c in candidates])),
+                **({"thumbnail": encode_thumbnail(chips[start + best_at]),
+                    "thumbnail_quality": candidates[best_at].quality,
+                    "thumbnail_s": candidates[best_at].time_s} if self.keep_thumbnails else {}),
             ))
             start += n
 

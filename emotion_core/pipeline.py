@@ -66,8 +66,10 @@ class AnalysisSettings:
 
     sample_fps: float = 2.0
     # frames detected and classified together; the detector gets batch_frames / detect_every
-    # whole frames per call, and all the regions of the batch in one more call
-    batch_frames: int = 16
+    # whole frames per call, and all the regions of the batch in one more call. 8, not 16:
+    # MTCNN's memory in a call grows with the candidate boxes of all its frames, and with 16
+    # a busy batch briefly took 0.25 GB more (BENCHMARKS.md, Memory), for no gain in speed
+    batch_frames: int = 8
     # a whole-frame search on every k-th sampled frame; every frame is also searched near the
     # faces seen lately (see REGION_CONTEXT), which costs a fraction of a whole-frame search.
     # 2 about halves the analysis time (benchmarks/speed.py) and loses no faces on the composed

@@ -141,3 +141,35 @@ def test_dlib_tells_the_jaffe_women_apart(
     assert np.median(dm[~same]) > dlib_embedder.same_person_distance
     # and faces of these photos are of full quality for the sampler
     assert all(face_quality(f)[0] > 0.5 for f in found)
+
+
+@pytest.mark.real_data
+def test_a_chip_cut_from_the_kept_crop_is_the_chip_cut_from_the_frame(
+    jaffe_dir: Path, detector: MTCNNDetector, dlib_embedder: FaceEmbedder
+) -> None:
+    """The sampler keeps only the frame around a candidate face (``identity.crop_around``) and
+    cuts its chip when the track ends: the same chip as from the whole frame, for a face in
+    the middle of a classroom and one whose crop meets the frame's edges."""
+    from emotion_core.identity import crop_around
+
+    small = jaffe_by_subject(jaffe_dir, per_subject=1)[0][0][::2, ::2]
+    h, w = small.shape[:2]
+    room = np.full((400, 700, 3), 90, np.uint8)
+    room[100:100 + h, 300:300 + w] = small
+    room[400 - h:, 700 - w:] = small  # in the bottom-right corner: its crop meets the edges
+    [faces] = detector.detect([Frame(0, 0.0, room)])
+    assert len(faces) == 2
+    edge = crop_around(room, faces, int(faces.boxes[:, 0].argmax()))[0]
+    assert edge.shape[0] < 3 * (faces.boxes[:, 3] - faces.boxes[:, 1]).max(), "clipped"
+    whole = dlib_embedder.chips(room, faces)
+    for i in range(len(faces)):
+        crop, face = crop_around(room, faces, i)
+        assert crop.size < room.size
+        np.testing.assert_array_equal(dlib_embedder.chips(crop, face)[0], whole[i])
+    # VGG-Face's chip (OpenCV's warp, fixed-point): the same but for rounding at a few pixels
+    vgg = object.__new__(DeepFaceEmbedder)  # no weights: its chips() only
+    whole = vgg.chips(room, faces).astype(int)
+    for i in range(len(faces)):
+        again = vgg.chips(*crop_around(room, faces, i))[0].astype(int)
+        differ = np.abs(again - whole[i])
+        assert differ.max() <= 5 and (differ > 0).mean() < 0.001

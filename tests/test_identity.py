@@ -120,7 +120,7 @@ def test_the_chips_kept_are_spread_over_the_whole_track() -> None:
     times = sorted(c.time_s for c in live.candidates.values())
     assert len(times) >= 3
     assert times[0] < 15 and times[-1] >= 45, times
-    brightness = {int(c.chip.mean()) for c in live.candidates.values()}
+    brightness = {int(c.crop.mean()) for c in live.candidates.values()}
     assert len(brightness) >= 3, "chips from different quarters"
 
 
