@@ -182,14 +182,6 @@ def student_lesson_moods(_store: Store, path: str, version: str, student_id: int
     return queries.student_lesson_moods(_store, student_id)
 
 
-def change_roster(change, *args) -> None:  # type: ignore[no-untyped-def]
-    """Apply one correction to the roster, then drop every cached result and redraw.
-
-    A correction the roster refuses (``RosterError``, a ``ValueError``) is shown, not raised.
-    """
-    change_data(change, *args)
-
-
 def change_data(change: Callable[..., Any], *args: Any,
                 done: Callable[[Any], str] | None = None) -> None:
     """Apply one change to the stored data (a correction, a deletion, a setting), then drop

@@ -13,8 +13,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from emotion_core.privacy import delete_student_rows
-from emotion_core.thumbnails import delete_student_thumbnails, merge_thumbnails
+from emotion_core.privacy import STUDENT_TABLES, delete_student_rows
+from emotion_core.thumbnails import merge_thumbnails
 
 # seconds a sampled observation stands for: 1 / the sampling rate the analysis used
 _SECONDS_PER_OBSERVATION = "1.0 / coalesce(TRY_CAST(v.parameters->>'sample_fps' AS DOUBLE), 2.0)"
@@ -198,12 +198,14 @@ class StudentRoster:
             if current == on:
                 return False
             if not on:
-                cur.execute(
-                    "UPDATE observations SET student_id = NULL WHERE student_id = ?", [student_id]
-                )
-                for table in ("face_embeddings", "alerts"):
-                    cur.execute(f"DELETE FROM {table} WHERE student_id = ?", [student_id])
-                delete_student_thumbnails(cur, [student_id])
+                # the observations stay, anonymous; every other row about them goes
+                for table in STUDENT_TABLES:
+                    if table.name == "observations":
+                        cur.execute("UPDATE observations SET student_id = NULL"
+                                    f" WHERE {table.student_column} = ?", [student_id])
+                    else:
+                        cur.execute(f"DELETE FROM {table.name} WHERE {table.student_column} = ?",
+                                    [student_id])
             cur.execute(
                 """
                 UPDATE students SET identification = ?, identification_note = ?,
@@ -302,8 +304,8 @@ class StudentRoster:
 
     def delete_student(self, student_id: int) -> dict[str, int]:
         """Remove a student with everything stored about them (every table in
-        ``privacy.STUDENT_TABLES``: observations, embeddings, the thumbnail, the alerts raised about them).
-        Returns the rows removed per table."""
+        ``privacy.STUDENT_TABLES``: observations, embeddings, the thumbnail, the alerts raised
+        about them). Returns the rows removed per table."""
         with self._transaction() as cur:
             self._require(cur, student_id)
             return delete_student_rows(cur, student_id)

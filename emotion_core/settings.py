@@ -110,13 +110,22 @@ class StoredSettings:
 
     def set_setting(self, name: str, value: Any) -> None:
         """Store ``value`` (already parsed: ``parse_setting``); the default removes the row."""
-        setting = _setting(name)
-        checked = setting.parse("none" if value is None else str(value))
+        self._set_settings({name: value})
+
+    def _set_settings(self, values: dict[str, Any], clear_prefix: str | None = None) -> None:
+        """Store several settings in one transaction, each checked first (``SettingsError``
+        for a bad name or value, and nothing is changed); a default value removes the row.
+        ``clear_prefix``: first return every setting whose name starts with it to its default."""
+        checked = {name: _setting(name).parse("none" if value is None else str(value))
+                   for name, value in values.items()}
         with self._transaction() as cur:
-            cur.execute("DELETE FROM settings WHERE name = ?", [name])
-            if checked != setting.default:
-                cur.execute("INSERT INTO settings (name, value) VALUES (?, ?)",
-                            [name, json.dumps(checked)])
+            if clear_prefix is not None:
+                cur.execute("DELETE FROM settings WHERE starts_with(name, ?)", [clear_prefix])
+            for name, value in checked.items():
+                cur.execute("DELETE FROM settings WHERE name = ?", [name])
+                if value != SETTINGS[name].default:
+                    cur.execute("INSERT INTO settings (name, value) VALUES (?, ?)",
+                                [name, json.dumps(value)])
 
     def alert_settings(self) -> AlertSettings:
         """The thresholds the alert rules run with: the defaults, changed where a setting says."""
@@ -129,16 +138,8 @@ class StoredSettings:
         """Store thresholds by their rule name (``{"sharp_drop.drop": 3.0}``), in one
         transaction; ``reset`` first returns every threshold to its default. A bad name or value
         is a ``SettingsError`` and changes nothing."""
-        checked = {name: parse_setting(ALERT_PREFIX + name, str(value))
-                   for name, value in changes.items()}
-        with self._transaction() as cur:
-            if reset:
-                cur.execute("DELETE FROM settings WHERE starts_with(name, ?)", [ALERT_PREFIX])
-            for name, value in checked.items():
-                cur.execute("DELETE FROM settings WHERE name = ?", [ALERT_PREFIX + name])
-                if value != SETTINGS[ALERT_PREFIX + name].default:
-                    cur.execute("INSERT INTO settings (name, value) VALUES (?, ?)",
-                                [ALERT_PREFIX + name, json.dumps(value)])
+        self._set_settings({ALERT_PREFIX + name: value for name, value in changes.items()},
+                           clear_prefix=ALERT_PREFIX if reset else None)
 
     def retention_days(self) -> int | None:
         """Days a lesson is kept after its date, or None: kept until deleted."""

@@ -73,7 +73,7 @@ def corrections(store, student: pd.Series, roster: pd.DataFrame) -> None:  # typ
     with rename:
         new_name = st.text_input("New name", value=name, key=f"rename_{sid}")
         if st.button("Rename", key=f"do_rename_{sid}"):
-            ui.change_roster(store.rename_student, sid, new_name)
+            ui.change_data(store.rename_student, sid, new_name)
     with merge:
         others = roster[roster["student_id"] != sid]
         if not student["identification"]:
@@ -87,7 +87,7 @@ def corrections(store, student: pd.Series, roster: pd.DataFrame) -> None:  # typ
             sure = st.checkbox(f"Yes, {labels[other]} is {name}: make them one student",
                                key=f"merge_sure_{sid}")
             if st.button("Merge", key=f"do_merge_{sid}", disabled=not sure):
-                ui.change_roster(store.merge_students, sid, other)
+                ui.change_data(store.merge_students, sid, other)
     with split:
         tracks = store.student_tracks(sid)
         labels = {
@@ -100,14 +100,14 @@ def corrections(store, student: pd.Series, roster: pd.DataFrame) -> None:  # typ
         chosen = st.selectbox("Sighting", list(labels), format_func=labels.__getitem__,
                               key=f"split_{sid}")
         if st.button("Split off", key=f"do_split_{sid}", disabled=len(labels) < 2):
-            ui.change_roster(store.split_track, *chosen)
+            ui.change_data(store.split_track, *chosen)
     with delete:
         st.caption("Removes the student with everything stored about them: every observation, "
                    "face embedding, thumbnail and alert, and their row in the consent register. "
                    "It cannot be undone.")
         sure = st.checkbox(f"Yes, delete {name} and all their data", key=f"delete_sure_{sid}")
         if st.button("Delete", key=f"do_delete_{sid}", type="primary", disabled=not sure):
-            ui.change_roster(store.delete_student, sid)
+            ui.change_data(store.delete_student, sid)
 
 
 def consent(store, student: pd.Series) -> None:  # type: ignore[no-untyped-def]
@@ -130,7 +130,7 @@ def consent(store, student: pd.Series) -> None:  # type: ignore[no-untyped-def]
     sure = st.checkbox("I have read what this does", key=f"consent_sure_{sid}")
     label = f"Turn identification {'on' if wanted else 'off'} for {name}"
     if st.button(label, key=f"do_consent_{sid}", type="primary", disabled=not sure):
-        ui.change_roster(store.set_identification, sid, wanted, why)
+        ui.change_data(store.set_identification, sid, wanted, why)
 
 
 def thumbnail(store, student: pd.Series) -> None:  # type: ignore[no-untyped-def]
