@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -34,6 +33,7 @@ from emotion_core.store import (
 )
 from emotion_core.tracking import IoUTracker, iou_matrix
 from emotion_core.types import Faces, Frame, Progress
+from emotion_core.uploads import file_sha256
 from emotion_core.video import VideoError, VideoSource, expected_samples, file_label
 
 log = logging.getLogger(__name__)
@@ -143,14 +143,6 @@ class AnalysisResult:
 
     def as_json(self) -> dict[str, object]:
         return asdict(self)
-
-
-def file_sha256(path: Path, chunk_bytes: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(chunk_bytes):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def batched(frames: Iterable[Frame], size: int) -> Iterator[list[Frame]]:

@@ -71,10 +71,11 @@ def find_stored_video(file_name: str, size_bytes: int, folders: Iterable[Path]) 
     return None
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path, chunk_bytes: int = 1 << 20) -> str:
+    """The sha256 of a file's content, read in chunks (a lesson video can be gigabytes)."""
     digest = hashlib.sha256()
     with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
+        while chunk := fh.read(chunk_bytes):
             digest.update(chunk)
     return digest.hexdigest()
 
@@ -94,7 +95,7 @@ def stored_uploads(folder: Path, size_bytes: int | None, content_sha256: str) ->
     for path in sorted(folder.iterdir()):
         try:
             same_size = path.is_file() and path.stat().st_size == size_bytes
-            if same_size and _sha256(path) == content_sha256:
+            if same_size and file_sha256(path) == content_sha256:
                 found.append(path)
         except OSError:
             continue  # gone or unreadable meanwhile
