@@ -111,7 +111,7 @@ def what_was_seen(store: Store, version: str, lessons: pd.DataFrame) -> None:
 
 def removed(removal: Removal) -> str:
     lesson = removal.lessons[0]
-    return (f"Deleted **{lesson['file_name']}** ({lesson['lesson_date']}): "
+    return (f"Deleted **{ui.plain(lesson['file_name'])}** ({lesson['lesson_date']}): "
             f"{removal.describe().removeprefix('removed ')}.")
 
 
@@ -161,7 +161,7 @@ def delete_lesson(store: Store) -> None:
     st.caption("Removes the lesson's observations, face embeddings, thumbnails and alerts, the "
                "students seen in no other lesson, and its uploaded video. It cannot be undone.")
     name = stored.set_index("video_id").loc[chosen, "file_name"]
-    sure = st.checkbox(f"Yes, delete {name} and everything derived from it",
+    sure = st.checkbox(f"Yes, delete {ui.plain(name)} and everything derived from it",
                        key=f"delete_lesson_sure_{chosen}")
     if st.button("Delete lesson", type="primary", disabled=not sure, key="do_delete_lesson"):
         ui.change_data(store.delete_lesson, chosen, done=removed)
