@@ -109,7 +109,7 @@ class StudentRoster:
                     mode(o.top_emotion) AS top_emotion
                 FROM observations o JOIN videos v ON v.video_id = o.video_id
                 WHERE o.student_id = ?
-                GROUP BY ALL ORDER BY o.video_id, first_seen_s
+                GROUP BY ALL ORDER BY o.video_id, first_seen_s, o.track_id
                 """,
                 [student_id],
             ).df()
