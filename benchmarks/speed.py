@@ -133,14 +133,30 @@ def time_ours(
     from emotion_core.store import Store
 
     with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "speed.duckdb") as store:
-        started, cpu = time.perf_counter(), time.process_time()
+        started, cpu, helper_cpu = time.perf_counter(), time.process_time(), helper_cpu_s()
         result = analyse_video(video, store, detector, emotion_model, settings, embedder=embedder)
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        helper_cpu = helper_cpu_s() - helper_cpu
     return {
         "seconds": seconds, "cpu_s": cpu, "frames": result.frames_sampled, "faces": result.faces,
         "tracks": result.tracks, "faces_embedded": result.faces_embedded,
-        "identity_s": result.identity_seconds,
+        "identity_s": result.identity_seconds, "helper_cpu_s": helper_cpu,
     }
+
+
+def helper_cpu_s() -> float:
+    """CPU seconds the embedding helper processes have used so far (Linux ``/proc``; 0 elsewhere):
+    ``cpu_s`` counts this process only."""
+    from emotion_core import models
+
+    total = 0.0
+    for helper in models._helpers.values():
+        try:
+            fields = Path(f"/proc/{helper._process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def time_naive(frames: list[np.ndarray], analyse: NaiveFrame) -> dict[str, Any]:
@@ -165,11 +181,18 @@ def warm_up(detector: Any, emotion_model: Any, frames: list[Any], settings: Any)
 
 
 def ours_report(video_s: float, frames: int, ours: list[dict[str, Any]],
-                ours_off: list[dict[str, Any]], embedder: Any) -> dict[str, Any]:
-    """Ours with identification against ours without (``--no-naive``)."""
+                ours_off: list[dict[str, Any]], embedder: Any,
+                ours_alone: list[dict[str, Any]]) -> dict[str, Any]:
+    """Ours with identification against ours without, and with it but no embedding helper
+    (``--no-naive``)."""
     our_s = statistics.median(r["seconds"] for r in ours)
     off_s = statistics.median(r["seconds"] for r in ours_off)
+    alone_s = statistics.median(r["seconds"] for r in ours_alone)
     return {
+        "no_helper_s": round(alone_s, 3),
+        "realtime_factor_no_helper": round(video_s / alone_s, 2),
+        "no_helper_identity_s": statistics.median(r["identity_s"] for r in ours_alone),
+        "helper_cpu_s": round(statistics.median(r["helper_cpu_s"] for r in ours), 3),
         "video_s": round(video_s, 3), "frames_sampled": frames, "our_faces": ours[0]["faces"],
         "embedding_model": embedder.name, "tracks": ours[0]["tracks"],
         "faces_embedded": ours[0]["faces_embedded"],
@@ -180,7 +203,8 @@ def ours_report(video_s: float, frames: int, ours: list[dict[str, Any]],
         "our_cpu_s": round(statistics.median(r["cpu_s"] for r in ours), 3),
         "no_identity_cpu_s": round(statistics.median(r["cpu_s"] for r in ours_off), 3),
         "runs": {"our_s": [round(r["seconds"], 3) for r in ours],
-                 "no_identity_s": [round(r["seconds"], 3) for r in ours_off]},
+                 "no_identity_s": [round(r["seconds"], 3) for r in ours_off],
+                 "no_helper_s": [round(r["seconds"], 3) for r in ours_alone]},
         "cpus": os.cpu_count(), "load_average_1min": round(os.getloadavg()[0], 2),
     }
 
@@ -193,7 +217,12 @@ def run(
     configure_environment()
     started = time.perf_counter()
     from emotion_core.detection import MTCNNSettings
-    from emotion_core.models import load_detector, load_embedder, load_emotion_model
+    from emotion_core.models import (
+        embedding_helper,
+        load_detector,
+        load_embedder,
+        load_emotion_model,
+    )
     from emotion_core.pipeline import AnalysisSettings
     from emotion_core.video import VideoSource
 
@@ -213,6 +242,9 @@ def run(
     started = time.perf_counter()
     warm_up(detector, emotion_model, frames, settings)
     embedder.embed(embedder.chips(frames[0].image, detector.detect(frames[:1])[0]))
+    helper = embedding_helper(embedder)
+    if helper is not None:
+        helper.wait_ready(60)
     warmup_s = time.perf_counter() - started
 
     # the first timed run of ours comes before DeepFace's detector is built, so the peak memory
@@ -223,11 +255,15 @@ def run(
     no_identity = replace(settings, identify=False)
     ours_off = [time_ours(video, detector, emotion_model, no_identity)]
 
-    if not with_naive:  # ours with and without identification only
+    if not with_naive:  # ours with and without identification, and without the helper
+        alone = replace(settings, embedding_helper=False)
+        ours_alone = [time_ours(video, detector, emotion_model, alone, embedder)]
         for _ in range(repeat - 1):
             ours.append(time_ours(video, detector, emotion_model, settings, embedder))
             ours_off.append(time_ours(video, detector, emotion_model, no_identity))
-        return ours_report(source.info.duration_s, len(frames), ours, ours_off, embedder)
+            ours_alone.append(time_ours(video, detector, emotion_model, alone, embedder))
+        return ours_report(source.info.duration_s, len(frames), ours, ours_off, embedder,
+                           ours_alone)
 
     if deepface_weights_present():
         naive_path = "DeepFace.analyze(frame, actions=['emotion'], detector_backend='mtcnn')"

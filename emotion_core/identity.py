@@ -10,6 +10,7 @@ students. Nothing here touches the database: the store reads the roster and writ
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -17,8 +18,11 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from emotion_core.embedding import FaceEmbedder, cosine_distances, unit_rows
+from emotion_core.embedding_worker import EmbeddingHelper, HelperFailed, Pending
 from emotion_core.thumbnails import encode_thumbnail
 from emotion_core.types import Faces
+
+log = logging.getLogger(__name__)
 
 # A face this wide (pixels) or wider counts as full quality: the chips are 150-224 px, and the
 # embedding barely improves past this (BENCHMARKS.md, identity).
@@ -108,6 +112,10 @@ class _LiveTrack:
 # and every replacement costs a chip.
 BETTER_BY = 1.05
 
+# Chips the helper process may have waiting before ended tracks are embedded here instead: it
+# shares the cores with detection, and chips waiting for it are held in memory.
+HELPER_MAX_BACKLOG = 60
+
 
 class TrackSampler:
     """Keeps the best chips of each live track and embeds them when the track ends.
@@ -119,13 +127,19 @@ class TrackSampler:
     poses) of the track; a candidate keeps the bit of frame around its face, and chips are cut
     only for the candidates left when the track ends. A track not seen for more than
     ``max_gap_s`` has ended (as in the tracker); its chips are cut and embedded at the next
-    ``flush``. Memory holds the candidates of live tracks only; with ``keep_thumbnails`` each
-    ended track also keeps its best chip, as a small JPEG.
+    ``flush``. Memory holds the candidates of live tracks only (and the chips of ended tracks
+    until their vectors are back); with ``keep_thumbnails`` each ended track also keeps its best
+    chip, as a small JPEG.
+
+    With a ``helper`` (``embedding_worker.EmbeddingHelper``, a second process), ended tracks
+    are embedded there while this process goes on with the video, and the chips left at the end
+    are shared between the two; the vectors are the same either way.
     """
 
     def __init__(
         self, embedder: FaceEmbedder, per_track: int = 3, spacing_s: float = 1.0,
         max_gap_s: float = 2.0, keep_thumbnails: bool = False,
+        helper: EmbeddingHelper | None = None,
     ) -> None:
         if per_track < 1:
             raise ValueError("per_track must be at least 1")
@@ -138,7 +152,9 @@ class TrackSampler:
         self.seconds = 0.0  # spent cutting chips and embedding them
         # pairs of track ids seen in one frame: never the same person
         self.co_occurring: set[tuple[int, int]] = set()
+        self.helper = helper
         self._live: dict[int, _LiveTrack] = {}
+        self._batches: list[_Batch] = []  # embedded or being embedded, not yet recorded
         self._done: list[TrackEmbedding] = []
 
     def add(self, image: np.ndarray, faces: Faces) -> None:
@@ -176,27 +192,71 @@ class TrackSampler:
                 track.candidates = merged
 
     def flush(self, now_s: float) -> None:
-        """Embed the tracks not seen for more than ``max_gap_s`` before ``now_s``."""
+        """Embed the tracks not seen for more than ``max_gap_s`` before ``now_s``: in the
+        ``helper`` process when there is one, while this one goes on with the video."""
         ended = [t for t, track in self._live.items() if now_s - track.last_s > self.max_gap_s]
-        self._embed(ended)
+        if ended:
+            self._embed(ended, finishing=False)
+        # record what is back, so chips do not pile up over a long lesson
+        waiting = []
+        for batch in self._batches:
+            if batch.remote is None or batch.remote.done:
+                self._record(batch)
+            else:
+                waiting.append(batch)
+        self._batches = waiting
 
     def finish(self) -> list[TrackEmbedding]:
         """Embed every track still open; all tracks of the video, in order of track id."""
-        self._embed(list(self._live))
+        if self._live:
+            self._embed(list(self._live), finishing=True)
+        for batch in self._batches:
+            self._record(batch)
+        self._batches.clear()
         return sorted(self._done, key=lambda t: t.track_id)
 
-    def _embed(self, track_ids: Sequence[int]) -> None:
-        if not track_ids:
-            return
-        tracks = [self._live.pop(t) for t in track_ids]
+    def _embed(self, track_ids: Sequence[int], finishing: bool) -> None:
+        """Cut the chips of these tracks and have them embedded: by the helper (all of them
+        while the video goes on; at the end, what makes its backlog half of the work left, so
+        both processes end together), the rest here."""
         started = time.perf_counter()
+        tracks = [self._live.pop(t) for t in track_ids]
         chips = np.concatenate([self.embedder.chips(c.crop, c.face)
                                 for track in tracks for c in track.candidates.values()])
-        vectors = self.embedder.embed(chips)
+        remote = 0
+        if self.helper is not None and self.helper.alive:
+            backlog = self.helper.backlog
+            if finishing:
+                remote = int(np.clip((backlog + len(chips)) // 2 - backlog, 0, len(chips)))
+            elif backlog < HELPER_MAX_BACKLOG:  # else it cannot keep up: embed here
+                remote = len(chips)
+        batch = _Batch(list(track_ids), tracks, chips,
+                       self.helper.submit(chips[:remote]) if remote and self.helper else None,
+                       self.embedder.embed(chips[remote:]) if remote < len(chips) else None)
+        self._batches.append(batch)
         self.seconds += time.perf_counter() - started
         self.faces_embedded += len(chips)
+
+    def _vectors(self, batch: _Batch) -> np.ndarray:
+        """The batch's vectors, waiting for the helper's part; a part it could not do is
+        embedded here."""
+        parts = []
+        if batch.remote is not None:
+            try:
+                parts.append(batch.remote.result())
+            except HelperFailed as exc:
+                log.warning("embedding here instead: %s", exc)
+                parts.append(self.embedder.embed(batch.chips[:batch.remote.count]))
+        if batch.here is not None:
+            parts.append(batch.here)
+        return np.concatenate(parts)
+
+    def _record(self, batch: _Batch) -> None:
+        started = time.perf_counter()
+        vectors = self._vectors(batch)
+        self.seconds += time.perf_counter() - started
         start = 0
-        for track_id, track in zip(track_ids, tracks):
+        for track_id, track in zip(batch.track_ids, batch.tracks):
             candidates = list(track.candidates.values())
             n = len(candidates)
             best_at = max(range(n), key=lambda k: candidates[k].quality)
@@ -206,11 +266,22 @@ class TrackSampler:
                 embedding=unit_rows(vectors[start:start + n].mean(axis=0, keepdims=True))[0],
                 samples=n,
                 quality=float(np.mean([c.quality for c in candidates])),
-                **({"thumbnail": encode_thumbnail(chips[start + best_at]),
+                **({"thumbnail": encode_thumbnail(batch.chips[start + best_at]),
                     "thumbnail_quality": candidates[best_at].quality,
                     "thumbnail_s": candidates[best_at].time_s} if self.keep_thumbnails else {}),
             ))
             start += n
+
+
+@dataclass
+class _Batch:
+    """Chips of ended tracks, in track order; the helper embeds the first ``remote.count``."""
+
+    track_ids: list[int]
+    tracks: list[_LiveTrack]
+    chips: np.ndarray
+    remote: Pending | None
+    here: np.ndarray | None  # the vectors of the other chips, computed in this process
 
 
 @dataclass(frozen=True)

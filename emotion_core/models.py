@@ -16,6 +16,7 @@ from emotion_core.embedding import (
     FaceEmbedder,
     FaceEmbedderUnavailable,
 )
+from emotion_core.embedding_worker import WORKER_MODELS, EmbeddingHelper
 from emotion_core.emotion import (
     ClassroomEmotionNet,
     DeepFaceEmotion,
@@ -186,3 +187,22 @@ def _built_embedder(name: str) -> FaceEmbedder:
         model = EMBEDDING_BACKENDS[name]()
     log.info("face embedding model: %s on %s", model.description, with_device)
     return model
+
+
+_helpers: dict[str, EmbeddingHelper] = {}
+_helpers_lock = threading.Lock()
+
+
+def embedding_helper(embedder: FaceEmbedder) -> EmbeddingHelper | None:
+    """A second process embedding with ``embedder``'s model (``embedding_worker.py``), started
+    once per process and kept (a new one if it stopped); None where the model needs TensorFlow
+    (only ``Dlib`` runs there) or the machine has a single core."""
+    if not isinstance(embedder, DlibEmbedder) or embedder.name not in WORKER_MODELS:
+        return None
+    if (os.cpu_count() or 1) < 2:
+        return None
+    with _helpers_lock:
+        helper = _helpers.get(embedder.name)
+        if helper is None or not helper.alive:
+            helper = _helpers[embedder.name] = EmbeddingHelper(embedder.name)
+    return helper

@@ -103,6 +103,9 @@ class AnalysisSettings:
     # cosine distance under which tracks (and a person and a student) are one; None: the
     # embedding model's calibrated value (embedding.py, BENCHMARKS.md)
     same_person_distance: float | None = None
+    # embed in a second process as well, on the machine's second core (Dlib only; the vectors
+    # are the same: embedding_worker.py)
+    embedding_helper: bool = True
 
     def __post_init__(self) -> None:
         if not 0 < self.sample_fps <= 60:
@@ -415,13 +418,14 @@ def analyse_video(
     )
     sampler = None
     if settings.identify:
-        if embedder is None:
-            from emotion_core.models import load_embedder
+        from emotion_core.models import embedding_helper, load_embedder
 
+        if embedder is None:
             embedder = load_embedder(settings.embedding_model, store.embedding_models())
         sampler = TrackSampler(
             embedder, settings.embeddings_per_track, max_gap_s=settings.track_max_gap_s,
             keep_thumbnails=settings.store_thumbnails,
+            helper=embedding_helper(embedder) if settings.embedding_helper else None,
         )
     parameters = {
         **asdict(settings), "emotion_model": emotion_model.name,
