@@ -17,7 +17,7 @@ from conftest import NO_NETWORK_PROXY, child_env
 from PIL import Image
 
 from emotion_core import models
-from emotion_core.crops import FacePreprocessing
+from emotion_core.crops import FacePreprocessing, grey_face_crops
 from emotion_core.detection import MTCNNDetector
 from emotion_core.emotion import (
     EMOTIONS,
@@ -26,6 +26,7 @@ from emotion_core.emotion import (
     EmotionModel,
     classify_faces,
 )
+from emotion_core.keras_onnx import UnsupportedModel, keras_to_onnx
 from emotion_core.types import Faces, Frame
 
 
@@ -160,6 +161,29 @@ def test_fer_model_returns_probabilities(fer_model: EmotionModel) -> None:
     np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-5)
     assert (p >= 0).all()
     assert models.load_emotion_model("fer") is fer_model, "built once per process"
+
+
+@pytest.mark.real_data
+def test_fer_on_onnxruntime_reads_as_fer_on_tensorflow(
+    jaffe_dir: Path, detector: MTCNNDetector, fer_model: EmotionModel
+) -> None:
+    """The graph rebuilt from fer's Keras layers gives Keras's own readings on real faces."""
+    assert "onnxruntime" in fer_model.description
+    photos = [image for _, image in jaffe_photos(jaffe_dir, "surprise", per_subject=2)]
+    found = detector.detect([Frame(i, 0.0, image) for i, image in enumerate(photos)])
+    crops = np.concatenate([grey_face_crops(image, f, 64, fer_model.crop_margin, True)
+                            for image, f in zip(photos, found)])
+    keras = fer_model._model.predict_on_batch((crops.astype(np.float32)[..., None] / 255.0 - 0.5) * 2)
+    np.testing.assert_allclose(fer_model.predict(crops), np.asarray(keras), atol=1e-5)
+
+
+def test_a_keras_layer_the_converter_does_not_know_is_refused(fer_model: EmotionModel) -> None:
+    import tf_keras
+
+    inputs = tf_keras.Input((8, 8, 1))
+    outputs = tf_keras.layers.Dense(7)(tf_keras.layers.Flatten()(inputs))
+    with pytest.raises(UnsupportedModel, match="Flatten"):
+        keras_to_onnx(tf_keras.Model(inputs, outputs))
 
 
 def jaffe_photos(folder: Path, emotion: str, per_subject: int) -> list[tuple[str, np.ndarray]]:
