@@ -96,8 +96,8 @@ class MTCNNDetector:
 
 
 def _trace_networks(mtcnn: Any) -> None:
-    """Run PNet on onnxruntime (CPU; ``mtcnn_onnx.py``), and R- and O-Net (and PNet on a GPU)
-    as traced TensorFlow graphs instead of one eager op at a time.
+    """Run P-, R- and O-Net on onnxruntime on the CPU (``mtcnn_onnx.py``), and on a GPU as
+    traced TensorFlow graphs instead of one eager op at a time.
 
     mtcnn 1.0 calls its Keras networks eagerly; traced, they give the same boxes for 60-75 % of
     the CPU time (PNet runs many small ops over every level of the image pyramid). Each
@@ -109,15 +109,16 @@ def _trace_networks(mtcnn: Any) -> None:
     import tensorflow as tf
     from mtcnn.stages import StagePNet
 
-    from emotion_core.mtcnn_onnx import PNetOnOnnx
+    from emotion_core.mtcnn_onnx import NetworkOnOnnx
 
+    on_cpu = not tf.config.list_physical_devices("GPU")
     for stage in mtcnn.stages:
-        if isinstance(stage, StagePNet) and not tf.config.list_physical_devices("GPU"):
-            try:  # on the CPU, onnxruntime runs PNet in about half TensorFlow's time
-                stage._model = PNetOnOnnx(stage._model)
+        if on_cpu:
+            try:  # on the CPU, onnxruntime runs them in about half TensorFlow's time
+                stage._model = NetworkOnOnnx(stage._model)
                 continue
             except Exception as exc:  # noqa: BLE001  (any failure: TensorFlow runs it)
-                log.warning("MTCNN's PNet runs on TensorFlow: %s", exc)
+                log.warning("MTCNN's %s runs on TensorFlow: %s", type(stage._model).__name__, exc)
         stage._model = tf.function(stage._model, reduce_retracing=True)
     mtcnn._stages = [_OneTensorPyramid(s) if isinstance(s, StagePNet) else s
                      for s in mtcnn.stages]

@@ -1,10 +1,10 @@
-"""MTCNN's proposal network (PNet) run by onnxruntime instead of TensorFlow.
+"""MTCNN's three networks (PNet, RNet, ONet) run by onnxruntime instead of TensorFlow.
 
 PNet slides over every level of the image pyramid of every whole frame searched: on a 1600×900
 classroom frame that is most of the detector's time, spent in 10–32-channel convolutions where
-TensorFlow's per-op overhead dominates. The same network, rebuilt as an ONNX graph from the
-loaded Keras layers and weights, reads NHWC images and gives NHWC outputs like the Keras model,
-so the rest of mtcnn (boxes, NMS, R- and O-Net) is unchanged. Its outputs are TensorFlow's to
+TensorFlow's per-op overhead dominates; R- and O-Net read every candidate box. Each network,
+rebuilt as an ONNX graph from the loaded Keras layers and weights, reads NHWC images and gives
+its outputs as the Keras model does, so the rest of mtcnn (pyramid, boxes, NMS) is unchanged. Its outputs are TensorFlow's to
 float rounding (``tests/test_detection.py``); the boxes it leads to are measured by
 ``benchmarks/detection.py``.
 """
@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from emotion_core.keras_onnx import GraphBuilder
+from emotion_core.keras_onnx import GraphBuilder, UnsupportedModel
 
 
 class _Output(np.ndarray):
@@ -25,50 +25,90 @@ class _Output(np.ndarray):
         return self.view(np.ndarray)
 
 
-def _conv(graph: GraphBuilder, source: str, layer: Any, name: str) -> str:
-    kernel, bias = layer.get_weights()
-    kh, kw = kernel.shape[:2]
-    return graph.node(
-        "Conv", [source, graph.constant(name + "/W", kernel.transpose(3, 2, 0, 1).astype(np.float32)),
-                 graph.constant(name + "/B", bias.astype(np.float32))],
-        name, kernel_shape=[kh, kw], strides=[1, 1], pads=[0, 0, 0, 0],
-    )
+# Each network's layers (attributes of mtcnn's Keras models), in order: the trunk, then the
+# heads that all read the trunk's output, in the order the network returns them.
+NETWORKS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "PNet": (("conv1", "prelu1", "maxpool1", "conv2", "prelu2", "conv3", "prelu3"),
+             ("conv4_1", "conv4_2")),
+    "RNet": (("conv1", "prelu1", "maxpool1", "conv2", "prelu2", "maxpool2", "conv3", "prelu3",
+              "permute", "flatten", "fc4", "prelu4"),
+             ("fc5_1", "fc5_2")),
+    "ONet": (("conv1", "prelu1", "maxpool1", "conv2", "prelu2", "maxpool2", "conv3", "prelu3",
+              "maxpool3", "conv4", "prelu4", "permute", "flatten", "fc5", "prelu5"),
+             ("fc6_1", "fc6_2", "fc6_3")),
+}
 
 
-def _prelu(graph: GraphBuilder, source: str, layer: Any, name: str) -> str:
-    (alpha,) = layer.get_weights()  # (1, 1, C): shared over height and width
-    slope = alpha.reshape(-1, 1, 1).astype(np.float32)
-    return graph.node("PRelu", [source, graph.constant(name + "/slope", slope)], name)
+def _layer(g: GraphBuilder, x: str, layer: Any, name: str) -> str:
+    """One Keras layer on NCHW ``x`` (or (N, F) after flattening)."""
+    kind, cfg = type(layer).__name__, layer.get_config()
+    if kind == "Conv2D":
+        kernel, bias = layer.get_weights()
+        if cfg["padding"] != "valid" or tuple(cfg["strides"]) != (1, 1):
+            raise UnsupportedModel(f"convolution {name}")
+        x = g.node("Conv", [x, g.constant(name + "/W", kernel.transpose(3, 2, 0, 1)),
+                            g.constant(name + "/B", bias)],
+                   name, kernel_shape=list(kernel.shape[:2]), strides=[1, 1], pads=[0, 0, 0, 0])
+    elif kind == "Dense":
+        kernel, bias = layer.get_weights()
+        x = g.node("Gemm", [x, g.constant(name + "/W", kernel), g.constant(name + "/B", bias)],
+                   name)
+    elif kind == "PReLU":
+        (alpha,) = layer.get_weights()  # (1, 1, C) shared over height and width, or (F,)
+        slope = alpha.reshape(-1, 1, 1) if alpha.ndim == 3 else alpha
+        return g.node("PRelu", [x, g.constant(name + "/slope", slope)], name)
+    elif kind == "MaxPooling2D":
+        # Keras's 'same' pads the odd row and column after, as SAME_UPPER does
+        padding = {"same": "SAME_UPPER", "valid": "VALID"}[cfg["padding"]]
+        return g.node("MaxPool", [x], name, kernel_shape=list(cfg["pool_size"]),
+                      strides=list(cfg["strides"]), auto_pad=padding)
+    elif kind == "Permute":
+        if tuple(cfg["dims"]) != (2, 1, 3):
+            raise UnsupportedModel(f"permutation {name}")
+        return g.node("Transpose", [x], name, perm=[0, 3, 2, 1])  # NCHW -> Keras's N, W, H, C
+    elif kind == "Flatten":
+        return g.node("Flatten", [x], name, axis=1)
+    else:
+        raise UnsupportedModel(f"layer {name} of type {kind}")
+    activation = cfg["activation"]
+    if activation == "softmax":
+        return g.node("Softmax", [x], name + "/softmax", axis=1)
+    if activation != "linear":
+        raise UnsupportedModel(f"activation {activation!r} of {name}")
+    return x
 
 
-def pnet_to_onnx(pnet: Any) -> bytes:
-    """The serialised ONNX model of mtcnn 1.0's ``PNet`` (images NHWC in, [regression,
-    face probability] NHWC out), with its trained weights."""
+def network_to_onnx(network: Any) -> bytes:
+    """The serialised ONNX model of one of mtcnn 1.0's networks (``PNet``, ``RNet``, ``ONet``)
+    with its trained weights: images NHWC in, the network's outputs out (NHWC for PNet's maps).
+    """
+    kind = type(network).__name__
+    if kind not in NETWORKS:
+        raise UnsupportedModel(f"unknown network {kind}")
+    trunk, heads = NETWORKS[kind]
     g = GraphBuilder()
     x = g.node("Transpose", ["images"], "nchw", perm=[0, 3, 1, 2])
-    x = _prelu(g, _conv(g, x, pnet.conv1, "conv1"), pnet.prelu1, "prelu1")
-    # Keras's 2×2 'same' pooling pads the odd row and column after: SAME_UPPER
-    x = g.node("MaxPool", [x], "pool1", kernel_shape=[2, 2], strides=[2, 2], auto_pad="SAME_UPPER")
-    x = _prelu(g, _conv(g, x, pnet.conv2, "conv2"), pnet.prelu2, "prelu2")
-    x = _prelu(g, _conv(g, x, pnet.conv3, "conv3"), pnet.prelu3, "prelu3")
-    regression = _conv(g, x, pnet.conv4_1, "conv4_1")
-    probability = g.node("Softmax", [_conv(g, x, pnet.conv4_2, "conv4_2")], "softmax", axis=1)
-    g.node("Transpose", [regression], "regression", perm=[0, 2, 3, 1])
-    g.node("Transpose", [probability], "probability", perm=[0, 2, 3, 1])
-    return g.finish("mtcnn_pnet", [("images", ["N", "H", "W", 3])],
-                    [("regression", ["N", "h", "w", 4]), ("probability", ["N", "h", "w", 2])])
+    for name in trunk:
+        x = _layer(g, x, getattr(network, name), name)
+    outputs = []
+    for name in heads:
+        out = _layer(g, x, getattr(network, name), name)
+        if kind == "PNet":  # maps back to NHWC, as Keras gives them
+            out = g.node("Transpose", [out], name + "/nhwc", perm=[0, 2, 3, 1])
+        outputs.append((out, ["N", "h", "w", name] if kind == "PNet" else ["N", name]))
+    return g.finish(f"mtcnn_{kind.lower()}", [("images", ["N", "H", "W", 3])], outputs)
 
 
-class PNetOnOnnx:
-    """Called as mtcnn calls its PNet: a batch of one pyramid level in, [regression, face
-    probability] out."""
+class NetworkOnOnnx:
+    """Called as mtcnn calls its network (a batch of images or patches in, the network's
+    outputs out), run by onnxruntime."""
 
-    def __init__(self, pnet: Any) -> None:
+    def __init__(self, network: Any) -> None:
         from emotion_core.emotion import onnx_session
 
-        self._session = onnx_session(pnet_to_onnx(pnet), "MTCNN's PNet")
+        self.network = type(network).__name__
+        self._session = onnx_session(network_to_onnx(network), f"MTCNN's {self.network}")
 
     def __call__(self, images: Any, *args: Any, **kwargs: Any) -> list[np.ndarray]:
         batch = np.ascontiguousarray(np.asarray(images), dtype=np.float32)
-        regression, probability = self._session.run(None, {"images": batch})
-        return [regression.view(_Output), probability.view(_Output)]
+        return [out.view(_Output) for out in self._session.run(None, {"images": batch})]

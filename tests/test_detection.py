@@ -93,8 +93,8 @@ def test_description_names_every_setting() -> None:
 def test_the_pyramid_built_from_one_tensor_finds_the_same_faces(
     detector: MTCNNDetector, classroom_frame: Frame
 ) -> None:
-    """Our PNet gets the batch as one tensor (``_OneTensorPyramid``) and runs on onnxruntime;
-    mtcnn as shipped gets NumPy and runs PNet on TensorFlow. Same boxes, scores and landmarks;
+    """Our PNet gets the batch as one tensor (``_OneTensorPyramid``) and our networks run on
+    onnxruntime; mtcnn as shipped gets NumPy and runs them on TensorFlow. Same boxes, scores and landmarks;
     and mtcnn itself is left as it was."""
     from mtcnn import MTCNN
     from mtcnn.stages import StagePNet
@@ -111,17 +111,19 @@ def test_the_pyramid_built_from_one_tensor_finds_the_same_faces(
 
 
 @pytest.mark.real_data
-def test_pnet_on_onnxruntime_finds_the_small_faces_tensorflow_finds(
+def test_mtcnn_on_onnxruntime_finds_the_small_faces_tensorflow_finds(
     detector: MTCNNDetector, cctv_classroom: Path
 ) -> None:
     """The CCTV classroom's children are 10-40 px, near PNet's threshold, where a rounding
     difference would show first: the same faces, to a thousandth of a pixel, as mtcnn with its
-    own TensorFlow PNet at our settings."""
+    own TensorFlow networks at our settings."""
     from mtcnn import MTCNN
 
-    from emotion_core.mtcnn_onnx import PNetOnOnnx
+    from emotion_core.mtcnn_onnx import NetworkOnOnnx
 
-    assert isinstance(detector._mtcnn.stages[0]._stage._model, PNetOnOnnx)
+    networks = [stage._model for stage in (detector._mtcnn.stages[0]._stage,
+                                           *detector._mtcnn.stages[1:])]
+    assert [n.network for n in networks if isinstance(n, NetworkOnOnnx)] == ["PNet", "RNet", "ONet"]
     frames = list(VideoSource(cctv_classroom).frames(2.0))[:8]
     images = [f.image.astype(np.float32) for f in frames]
     s = detector.settings
