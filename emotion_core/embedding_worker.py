@@ -40,6 +40,10 @@ from emotion_core.embedding import represent_chips, unit_rows
 log = logging.getLogger(__name__)
 
 WORKER_MODELS = ("Dlib",)
+# Below the analysis: while the video is being analysed, the worker gets what the analysis leaves
+# of the cores; a worker at the analysis's own priority slowed it by more than it took off it
+# (BENCHMARKS.md, Identity).
+WORKER_NICENESS = 10
 _U32 = struct.Struct("<I")
 _JOB = struct.Struct("<III")
 _VECTORS = struct.Struct("<II")
@@ -249,6 +253,8 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 1:
         print("usage: python -m emotion_core.embedding_worker MODEL", file=sys.stderr)
         return 2
+    # the analysis comes first: this process takes the cores when the analysis leaves them idle
+    os.nice(WORKER_NICENESS)
     # the protocol owns the real stdout; anything printed (DeepFace logs with print) goes to stderr
     replies = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
