@@ -118,10 +118,11 @@ class Pending:
     def done(self) -> bool:
         return self._done.is_set()
 
-    def result(self) -> np.ndarray:
+    def result(self, timeout_s: float | None = None) -> np.ndarray:
         """(count, dimension) float32, as the worker computed them; ``HelperFailed`` if it could
-        not."""
-        self._done.wait()
+        not, or has not within ``timeout_s``."""
+        if not self._done.wait(timeout_s):
+            raise HelperFailed(f"no vectors from the embedding worker after {timeout_s:.0f} s")
         if self._vectors is None:
             raise HelperFailed(self._error or "the embedding worker stopped")
         return self._vectors
@@ -177,14 +178,18 @@ class EmbeddingHelper:
             self._jobs.put((np.ascontiguousarray(chips, dtype=np.uint8), pending))
         return pending
 
-    def close(self) -> None:
-        """Stop the worker (batches still out fail, and are embedded by their owners)."""
+    def close(self, kill: bool = False) -> None:
+        """Stop the worker, at once with ``kill`` (batches still out fail, and are embedded by
+        their owners)."""
         self._jobs.put(None)
         self._fail("the embedding worker was closed")
+        if kill:
+            self._process.kill()
         try:
             self._process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             self._process.kill()
+            self._process.wait()
 
     def _fail(self, reason: str) -> None:
         with self._lock:

@@ -115,6 +115,10 @@ BETTER_BY = 1.05
 # Chips the helper process may have waiting before ended tracks are embedded here instead: it
 # shares the cores with detection, and chips waiting for it are held in memory.
 HELPER_MAX_BACKLOG = 60
+# How long the helper may take over a batch before it is taken for stuck (and stopped, and the
+# chips embedded here): far more than the 0.1-0.2 s a chip takes it on a busy 2-core machine.
+HELPER_TIMEOUT_S = 60.0
+HELPER_S_PER_CHIP = 2.0
 
 
 class TrackSampler:
@@ -243,9 +247,12 @@ class TrackSampler:
         parts = []
         if batch.remote is not None:
             try:
-                parts.append(batch.remote.result())
+                timeout_s = HELPER_TIMEOUT_S + HELPER_S_PER_CHIP * batch.remote.count
+                parts.append(batch.remote.result(timeout_s))
             except HelperFailed as exc:
                 log.warning("embedding here instead: %s", exc)
+                if self.helper is not None and self.helper.alive:  # stuck: no more for it
+                    self.helper.close(kill=True)
                 parts.append(self.embedder.embed(batch.chips[:batch.remote.count]))
         if batch.here is not None:
             parts.append(batch.here)

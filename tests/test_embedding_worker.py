@@ -7,12 +7,15 @@ sampler embeds the chips itself and gets the same result.
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from emotion_core import identity
 from emotion_core.detection import MTCNNDetector
 from emotion_core.embedding import FaceEmbedder
 from emotion_core.embedding_worker import EmbeddingHelper, HelperFailed
@@ -124,3 +127,26 @@ def test_when_the_worker_stops_the_sampler_embeds_its_chips_itself(
     for a, b in zip(alone, helped, strict=True):
         np.testing.assert_array_equal(a.embedding, b.embedding)
     assert not helper.alive
+
+
+def test_a_stuck_worker_is_stopped_and_its_chips_embedded_here(
+    helper: EmbeddingHelper, jaffe_faces: tuple[list[np.ndarray], list[Faces]],
+    dlib_embedder: FaceEmbedder, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A worker that stops answering (here: suspended) holds the analysis up only for the
+    timeout, then is stopped; the analysis embeds what it held."""
+    images, found = jaffe_faces
+    alone = sample_two_tracks(TrackSampler(dlib_embedder, 3), images, found)
+    monkeypatch.setattr(identity, "HELPER_TIMEOUT_S", 1.0)
+    monkeypatch.setattr(identity, "HELPER_S_PER_CHIP", 0.0)
+
+    class StuckAfterFirstBatch(TrackSampler):
+        def flush(self, now_s: float) -> None:
+            super().flush(now_s)
+            if self._batches and helper.alive:
+                os.kill(helper._process.pid, signal.SIGSTOP)
+
+    helped = sample_two_tracks(StuckAfterFirstBatch(dlib_embedder, 3, helper=helper), images, found)
+    for a, b in zip(alone, helped, strict=True):
+        np.testing.assert_array_equal(a.embedding, b.embedding)
+    assert not helper.alive and helper._process.poll() is not None, "stopped, not left hanging"
