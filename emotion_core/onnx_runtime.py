@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import numpy as np
+
 
 class OnnxModelUnusable(RuntimeError):
     """onnxruntime cannot load the model (a missing or damaged file, an unknown operator)."""
@@ -15,7 +17,7 @@ def onnx_session(model: str | bytes, what: str) -> Any:
     onnxruntime has it and sees a GPU, else the CPU with at most 4 threads.
 
     onnxruntime keeps the largest blocks of memory a session ever needed (its arena), so callers
-    whose inputs vary in size feed it in bounded pieces (``mtcnn_onnx.NetworkOnOnnx``).
+    whose inputs vary in size feed it in bounded pieces (``run_in_pieces``).
     """
     import onnxruntime as ort
 
@@ -32,3 +34,14 @@ def onnx_session(model: str | bytes, what: str) -> Any:
         return ort.InferenceSession(model, options, providers=providers)
     except Exception as exc:  # onnxruntime raises its own exception types for a bad file
         raise OnnxModelUnusable(f"cannot load {what}: {str(exc).splitlines()[0]}") from exc
+
+
+def run_in_pieces(session: Any, batch: np.ndarray, rows_per_call: int) -> list[np.ndarray]:
+    """The session's outputs for ``batch`` (its one input), run ``rows_per_call`` rows at a time
+    and joined: onnxruntime's memory then follows the piece, not the largest batch of a video
+    (BENCHMARKS.md, Memory)."""
+    name = session.get_inputs()[0].name
+    step = max(1, rows_per_call)
+    pieces = [session.run(None, {name: batch[i:i + step]})
+              for i in range(0, max(len(batch), 1), step)]
+    return pieces[0] if len(pieces) == 1 else [np.concatenate(p) for p in zip(*pieces)]
