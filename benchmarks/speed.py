@@ -21,6 +21,10 @@ Both sides see the same sampled frames at the same resolution (MTCNN's ``upscale
     ``enforce_detection=False``, classifies the whole frame when it finds no face, as
     ``analyze`` does; such a "face" is not counted in ``naive_faces``.
 
+With ``--no-naive`` (a crowded room) only ours is timed: with identification, without it, and
+with it but no embedding helper (``AnalysisSettings.embedding_helper``), alternated;
+``helper_cpu_s`` is the helper process's CPU time, which ``our_cpu_s`` (this process) leaves out.
+
 Prints one JSON object (``--json``) or a short summary. ``realtime_factor`` = video seconds /
 our seconds (identification on, the default); ``naive_ratio`` = naive seconds / our seconds with
 identification off, since the naive loop tells nobody apart (``naive_ratio_with_identity``: /
