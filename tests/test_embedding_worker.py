@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -110,23 +110,33 @@ def test_tracks_embedded_with_a_helper_are_those_embedded_without(
     assert helped_sampler.faces_embedded == 6
 
 
+def assert_same_tracks_when_the_worker_fails(
+    helper: EmbeddingHelper, jaffe_faces: tuple[list[np.ndarray], list[Faces]],
+    dlib_embedder: FaceEmbedder, fail: Callable[[], None],
+) -> None:
+    """``fail`` is done to the worker once it holds track 1's chips; the tracks come out as
+    without a helper."""
+    images, found = jaffe_faces
+    alone = sample_two_tracks(TrackSampler(dlib_embedder, 3), images, found)
+
+    class FailsAfterFirstBatch(TrackSampler):
+        def flush(self, now_s: float) -> None:
+            super().flush(now_s)
+            if self._batches and helper.alive:  # track 1 was handed over
+                fail()
+
+    helped = sample_two_tracks(FailsAfterFirstBatch(dlib_embedder, 3, helper=helper), images, found)
+    for a, b in zip(alone, helped, strict=True):
+        np.testing.assert_array_equal(a.embedding, b.embedding)
+    assert not helper.alive
+
+
 def test_when_the_worker_stops_the_sampler_embeds_its_chips_itself(
     helper: EmbeddingHelper, jaffe_faces: tuple[list[np.ndarray], list[Faces]],
     dlib_embedder: FaceEmbedder,
 ) -> None:
-    images, found = jaffe_faces
-    alone = sample_two_tracks(TrackSampler(dlib_embedder, 3), images, found)
-
-    class StopsAfterFirstBatch(TrackSampler):
-        def flush(self, now_s: float) -> None:
-            super().flush(now_s)
-            if self._batches:  # track 1 was handed over: the worker dies with it
-                helper._process.kill()
-
-    helped = sample_two_tracks(StopsAfterFirstBatch(dlib_embedder, 3, helper=helper), images, found)
-    for a, b in zip(alone, helped, strict=True):
-        np.testing.assert_array_equal(a.embedding, b.embedding)
-    assert not helper.alive
+    assert_same_tracks_when_the_worker_fails(helper, jaffe_faces, dlib_embedder,
+                                             helper._process.kill)
 
 
 def test_a_stuck_worker_is_stopped_and_its_chips_embedded_here(
@@ -135,18 +145,9 @@ def test_a_stuck_worker_is_stopped_and_its_chips_embedded_here(
 ) -> None:
     """A worker that stops answering (here: suspended) holds the analysis up only for the
     timeout, then is stopped; the analysis embeds what it held."""
-    images, found = jaffe_faces
-    alone = sample_two_tracks(TrackSampler(dlib_embedder, 3), images, found)
     monkeypatch.setattr(identity, "HELPER_TIMEOUT_S", 1.0)
     monkeypatch.setattr(identity, "HELPER_S_PER_CHIP", 0.0)
-
-    class StuckAfterFirstBatch(TrackSampler):
-        def flush(self, now_s: float) -> None:
-            super().flush(now_s)
-            if self._batches and helper.alive:
-                os.kill(helper._process.pid, signal.SIGSTOP)
-
-    helped = sample_two_tracks(StuckAfterFirstBatch(dlib_embedder, 3, helper=helper), images, found)
-    for a, b in zip(alone, helped, strict=True):
-        np.testing.assert_array_equal(a.embedding, b.embedding)
-    assert not helper.alive and helper._process.poll() is not None, "stopped, not left hanging"
+    assert_same_tracks_when_the_worker_fails(
+        helper, jaffe_faces, dlib_embedder, lambda: os.kill(helper._process.pid, signal.SIGSTOP)
+    )
+    assert helper._process.poll() is not None, "stopped, not left hanging"
