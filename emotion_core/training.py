@@ -22,7 +22,6 @@ a GPU machine). One run:
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
 import platform
@@ -45,6 +44,7 @@ from emotion_core.fer2013 import (
     stratified_split,
 )
 from emotion_core.metrics import classification_metrics
+from emotion_core.uploads import file_sha256
 
 MODEL_FILE = "model.onnx"
 CARD_FILE = "MODEL_CARD.md"
@@ -398,10 +398,6 @@ def export_onnx(net: Any, standardise: bool, path: Path) -> None:
         input_names=[ONNX_INPUT], output_names=[ONNX_OUTPUT],
         dynamic_axes={ONNX_INPUT: {0: "faces"}, ONNX_OUTPUT: {0: "faces"}},
     )
-
-
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def _table_row(name: str, metrics: dict[str, Any] | None) -> str:

@@ -13,7 +13,8 @@ import pytest
 
 from emotion_core.emotion import CLASSROOM_MODEL_PATH, EMOTIONS, ClassroomEmotionNet
 from emotion_core.fer2013 import FaceSet, load_public_test, stratified_split
-from emotion_core.training import Augmentation, TrainingConfig, class_weights, file_sha256
+from emotion_core.training import Augmentation, TrainingConfig, class_weights
+from emotion_core.uploads import file_sha256
 from tests.conftest import PROJECT_ROOT, SHARED_DATA, child_env
 
 FER2013 = SHARED_DATA / "fer2013"
