@@ -3,10 +3,10 @@
 PNet slides over every level of the image pyramid of every whole frame searched: on a 1600×900
 classroom frame that is most of the detector's time, spent in 10–32-channel convolutions where
 TensorFlow's per-op overhead dominates; R- and O-Net read every candidate box. Each network,
-rebuilt as an ONNX graph from the loaded Keras layers and weights, reads NHWC images and gives
-its outputs as the Keras model does, so the rest of mtcnn (pyramid, boxes, NMS) is unchanged. Its outputs are TensorFlow's to
-float rounding (``tests/test_detection.py``); the boxes it leads to are measured by
-``benchmarks/detection.py``.
+rebuilt as an ONNX graph from the loaded Keras layers and weights (``keras_onnx.layer_to_onnx``),
+reads NHWC images and gives its outputs as the Keras model does, so the rest of mtcnn (pyramid,
+boxes, NMS) is unchanged. Its outputs are TensorFlow's to float rounding
+(``tests/test_detection.py``); the boxes it leads to are measured by ``benchmarks/detection.py``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from emotion_core.keras_onnx import GraphBuilder, UnsupportedModel
+from emotion_core.keras_onnx import GraphBuilder, UnsupportedModel, layer_to_onnx
 from emotion_core.onnx_runtime import onnx_session, run_in_pieces
 
 
@@ -40,45 +40,6 @@ NETWORKS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
-def _layer(g: GraphBuilder, x: str, layer: Any, name: str) -> str:
-    """One Keras layer on NCHW ``x`` (or (N, F) after flattening)."""
-    kind, cfg = type(layer).__name__, layer.get_config()
-    if kind == "Conv2D":
-        kernel, bias = layer.get_weights()
-        if cfg["padding"] != "valid" or tuple(cfg["strides"]) != (1, 1):
-            raise UnsupportedModel(f"convolution {name}")
-        x = g.node("Conv", [x, g.constant(name + "/W", kernel.transpose(3, 2, 0, 1)),
-                            g.constant(name + "/B", bias)],
-                   name, kernel_shape=list(kernel.shape[:2]), strides=[1, 1], pads=[0, 0, 0, 0])
-    elif kind == "Dense":
-        kernel, bias = layer.get_weights()
-        x = g.node("Gemm", [x, g.constant(name + "/W", kernel), g.constant(name + "/B", bias)],
-                   name)
-    elif kind == "PReLU":
-        (alpha,) = layer.get_weights()  # (1, 1, C) shared over height and width, or (F,)
-        slope = alpha.reshape(-1, 1, 1) if alpha.ndim == 3 else alpha
-        return g.node("PRelu", [x, g.constant(name + "/slope", slope)], name)
-    elif kind == "MaxPooling2D":
-        # Keras's 'same' pads the odd row and column after, as SAME_UPPER does
-        padding = {"same": "SAME_UPPER", "valid": "VALID"}[cfg["padding"]]
-        return g.node("MaxPool", [x], name, kernel_shape=list(cfg["pool_size"]),
-                      strides=list(cfg["strides"]), auto_pad=padding)
-    elif kind == "Permute":
-        if tuple(cfg["dims"]) != (2, 1, 3):
-            raise UnsupportedModel(f"permutation {name}")
-        return g.node("Transpose", [x], name, perm=[0, 3, 2, 1])  # NCHW -> Keras's N, W, H, C
-    elif kind == "Flatten":
-        return g.node("Flatten", [x], name, axis=1)
-    else:
-        raise UnsupportedModel(f"layer {name} of type {kind}")
-    activation = cfg["activation"]
-    if activation == "softmax":
-        return g.node("Softmax", [x], name + "/softmax", axis=1)
-    if activation != "linear":
-        raise UnsupportedModel(f"activation {activation!r} of {name}")
-    return x
-
-
 def network_to_onnx(network: Any) -> bytes:
     """The serialised ONNX model of one of mtcnn 1.0's networks (``PNet``, ``RNet``, ``ONet``)
     with its trained weights: images NHWC in, the network's outputs out (NHWC for PNet's maps).
@@ -90,10 +51,10 @@ def network_to_onnx(network: Any) -> bytes:
     g = GraphBuilder()
     x = g.node("Transpose", ["images"], "nchw", perm=[0, 3, 1, 2])
     for name in trunk:
-        x = _layer(g, x, getattr(network, name), name)
+        x = layer_to_onnx(g, getattr(network, name), [x])
     outputs = []
     for name in heads:
-        out = _layer(g, x, getattr(network, name), name)
+        out = layer_to_onnx(g, getattr(network, name), [x])
         if kind == "PNet":  # maps back to NHWC, as Keras gives them
             out = g.node("Transpose", [out], name + "/nhwc", perm=[0, 2, 3, 1])
         outputs.append((out, ["N", "h", "w", name] if kind == "PNet" else ["N", name]))
@@ -101,7 +62,7 @@ def network_to_onnx(network: Any) -> bytes:
 
 
 # Pixels per onnxruntime call (PNet reads pyramid levels of every size: a 960×540 level is one
-# call, 80×80 regions go 150 at a time) and patches per call (R- and O-Net's candidates).
+# call, the small levels of the 80×80 regions go hundreds at a time) and patches per call (R- and O-Net's candidates).
 # onnxruntime keeps the largest memory a session ever needed, so unbounded calls would make the
 # analysis's memory follow the busiest batch of the video (O-Net on a thousand candidates needs
 # 0.3 GB); in these pieces it stays bounded (BENCHMARKS.md, Memory).

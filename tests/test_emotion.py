@@ -181,8 +181,9 @@ def test_a_keras_layer_the_converter_does_not_know_is_refused(fer_model: Emotion
     import tf_keras
 
     inputs = tf_keras.Input((8, 8, 1))
-    outputs = tf_keras.layers.Dense(7)(tf_keras.layers.Flatten()(inputs))
-    with pytest.raises(UnsupportedModel, match="Flatten"):
+    outputs = tf_keras.layers.Dense(7)(tf_keras.layers.Flatten()(
+        tf_keras.layers.UpSampling2D()(inputs)))
+    with pytest.raises(UnsupportedModel, match="UpSampling2D"):
         keras_to_onnx(tf_keras.Model(inputs, outputs))
 
 
