@@ -191,6 +191,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_training_arguments(train)
 
+    from emotion_core.model_average import add_arguments as add_average_arguments
+
+    average = commands.add_parser(
+        "average-emotion", help="average trained emotion models (ONNX) into one and measure it"
+    )
+    add_average_arguments(average)
+
     alerts = commands.add_parser(
         "alerts", help="check for students who may need help and list the alerts, with why"
     )
@@ -538,6 +545,13 @@ def cmd_train_emotion(args: argparse.Namespace) -> int:
     return run(args, command)
 
 
+def cmd_average_emotion(args: argparse.Namespace) -> int:
+    from emotion_core.model_average import run
+
+    command = "python -m emotion_core " + " ".join(sys.argv[1:] if args.argv is None else args.argv)
+    return run(args, command)
+
+
 def _threshold_changes(assignments: list[str]) -> dict[str, str]:
     """``--set`` values by threshold name, each checked (``ValueError`` for a bad one)."""
     changes = {}
@@ -637,7 +651,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("emotion_core").setLevel(logging.DEBUG if args.verbose else logging.INFO)
     commands = {"analyze": cmd_analyze, "analyse": cmd_analyze, "export": cmd_export,
                 "evaluate": cmd_evaluate, "students": cmd_students,
-                "train-emotion": cmd_train_emotion, "alerts": cmd_alerts,
+                "train-emotion": cmd_train_emotion, "average-emotion": cmd_average_emotion,
+                "alerts": cmd_alerts,
                 "lessons": cmd_lessons, "settings": cmd_settings, "purge": cmd_purge}
     try:
         return commands[args.command](args)
