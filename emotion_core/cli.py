@@ -538,18 +538,21 @@ def _evaluate_in(args: argparse.Namespace, workdir: Path) -> int:
     return 0
 
 
+def _command_line(args: argparse.Namespace) -> str:
+    """The command as typed, for a model card to say how its model was made."""
+    return "python -m emotion_core " + " ".join(sys.argv[1:] if args.argv is None else args.argv)
+
+
 def cmd_train_emotion(args: argparse.Namespace) -> int:
     from emotion_core.training import run
 
-    command = "python -m emotion_core " + " ".join(sys.argv[1:] if args.argv is None else args.argv)
-    return run(args, command)
+    return run(args, _command_line(args))
 
 
 def cmd_average_emotion(args: argparse.Namespace) -> int:
     from emotion_core.model_average import run
 
-    command = "python -m emotion_core " + " ".join(sys.argv[1:] if args.argv is None else args.argv)
-    return run(args, command)
+    return run(args, _command_line(args))
 
 
 def _threshold_changes(assignments: list[str]) -> dict[str, str]:

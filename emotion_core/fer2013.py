@@ -110,3 +110,15 @@ def stratified_sample(faces: FaceSet, size: int, seed: int) -> FaceSet:
         return faces
     _, sample = stratified_split(faces, size / len(faces), seed)
     return sample
+
+
+def training_split(
+    data_dir: Path, val_fraction: float, seed: int, limit: int | None = None
+) -> tuple[FaceSet, FaceSet]:
+    """(train, validation) of the FER2013 training file as a training run splits it: about
+    ``limit`` faces of it when given, then ``val_fraction`` of each class held out, both chosen
+    with ``seed``. Runs with the same three settings hold out the same faces."""
+    everything = load_training_set(data_dir)
+    if limit:
+        everything = stratified_sample(everything, limit, seed)
+    return stratified_split(everything, val_fraction, seed)

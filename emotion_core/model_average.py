@@ -26,15 +26,18 @@ from typing import Any
 
 import numpy as np
 
-from emotion_core.emotion import EMOTIONS
-from emotion_core.fer2013 import (
-    DatasetError,
-    load_public_test,
-    load_training_set,
-    stratified_sample,
-    stratified_split,
+from emotion_core.emotion import EMOTIONS, ClassroomEmotionNet
+from emotion_core.fer2013 import DatasetError, load_public_test, training_split
+from emotion_core.training import (
+    CARD_FILE,
+    LOG_FILE,
+    MODEL_FILE,
+    ONNX_INPUT,
+    ONNX_OUTPUT,
+    per_class_rows,
+    score,
+    table_row,
 )
-from emotion_core.training import CARD_FILE, LOG_FILE, MODEL_FILE, ONNX_INPUT, ONNX_OUTPUT, score
 from emotion_core.uploads import file_sha256
 
 # the training settings that decide which faces a member held out for validation: members must
@@ -122,26 +125,16 @@ def _check_same_split(logs: Sequence[dict[str, Any]], paths: Sequence[Path]) -> 
     return splits[0]
 
 
-def _probabilities(path: Path, faces: np.ndarray) -> np.ndarray:
-    from emotion_core.onnx_runtime import onnx_session, run_in_pieces
-
-    session = onnx_session(str(path), str(path))
-    (probabilities,) = run_in_pieces(session, faces.astype(np.float32), 512)
-    return probabilities
-
-
 def measure(path: Path, data_dir: Path, split: dict[str, Any]) -> dict[str, Any]:
-    """Accuracy of the ONNX model at ``path`` on the validation split its members held out, and
-    on the public test set when it is there."""
-    everything = load_training_set(data_dir)
-    if split.get("limit"):
-        everything = stratified_sample(everything, split["limit"], split["seed"])
-    _, val_set = stratified_split(everything, split["val_fraction"], split["seed"])
-    result = {"validation": score(_probabilities(path, val_set.images), val_set.labels),
+    """Accuracy of the ONNX model at ``path``, read through the app's own backend, on the
+    validation split its members held out, and on the public test set when it is there."""
+    model = ClassroomEmotionNet(path)
+    _, val_set = training_split(data_dir, split["val_fraction"], split["seed"], split["limit"])
+    result = {"validation": score(model.predict(val_set.images), val_set.labels),
               "public_test": None}
     public_test = load_public_test(data_dir)
     if public_test is not None:
-        result["public_test"] = score(_probabilities(path, public_test.images), public_test.labels)
+        result["public_test"] = score(model.predict(public_test.images), public_test.labels)
     return result
 
 
@@ -158,17 +151,7 @@ def _member_row(name: str, log: dict[str, Any], sha256: str) -> str:
 def write_card(out: Path, names: Sequence[str], logs: Sequence[dict[str, Any]],
                member_sha256: Sequence[str], metrics: dict[str, Any], command: str,
                sha256: str) -> None:
-    def row(title: str, m: dict[str, Any] | None) -> str:
-        if m is None:
-            return f"| {title} | not measured (set absent) | |"
-        return f"| {title} | {m['accuracy']:.3f} | {m['macro_f1']:.3f} |"
-
-    per_class = ""
-    if metrics["public_test"]:
-        per_class = "\n".join(
-            f"| {label} | {r['precision']:.3f} | {r['recall']:.3f} | {r['f1']:.3f} | {r['support']} |"
-            for label, r in metrics["public_test"]["per_class"].items()
-        )
+    val_faces = sum(r["support"] for r in metrics["validation"]["per_class"].values())
     members = "\n".join(_member_row(name, log, digest)
                         for name, log, digest in zip(names, logs, member_sha256))
     commands = "\n".join(f"# {name}\n{log['command']}" for name, log in zip(names, logs))
@@ -200,7 +183,7 @@ Each member's own training log (settings, per-epoch history) is in `{LOG_FILE}` 
 
 ## Training data and its terms
 FER2013 (Goodfellow et al., ICML 2013 workshop; released through Kaggle): the 28,709 training
-faces, of which {metrics['validation']['support_total']:,} (every member held out the same
+faces, of which {val_faces:,} (every member held out the same
 faces: 10% of each class, the same seed) were kept for validation and early stopping. The public
 test set was used only to measure and choose between runs, never to train. FER2013 states no
 licence; it is widely used for research. The images are not redistributed here, only weights
@@ -218,14 +201,14 @@ sha256 of `{MODEL_FILE}`: `{sha256}`
 ## Accuracy of the average (tight 48×48 FER2013 crops, no face detection)
 | set | accuracy | macro-F1 |
 |---|---|---|
-{row(f"validation split ({metrics['validation']['support_total']:,} faces)", metrics['validation'])}
-{row("FER2013 public test", metrics['public_test'])}
+{table_row(f"validation split ({val_faces:,} faces)", metrics["validation"])}
+{table_row("FER2013 public test", metrics["public_test"])}
 
 Per class on the public test:
 
 | class | precision | recall | F1 | support |
 |---|---|---|---|---|
-{per_class}
+{per_class_rows(metrics["public_test"])}
 """
     (out / CARD_FILE).write_text(card)
 
@@ -254,9 +237,6 @@ def run(args: argparse.Namespace, command: str) -> int:
     except (AverageError, DatasetError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    for m in metrics.values():
-        if m is not None:
-            m["support_total"] = sum(r["support"] for r in m["per_class"].values())
     names = [f"member {k + 1}" for k in range(len(paths))]
     member_sha256 = [file_sha256(p) for p in paths]
     sha256 = file_sha256(model_path)

@@ -35,14 +35,7 @@ from typing import Any
 import numpy as np
 
 from emotion_core.emotion import EMOTIONS
-from emotion_core.fer2013 import (
-    FACE_SIZE,
-    DatasetError,
-    load_public_test,
-    load_training_set,
-    stratified_sample,
-    stratified_split,
-)
+from emotion_core.fer2013 import FACE_SIZE, DatasetError, load_public_test, training_split
 from emotion_core.metrics import classification_metrics
 from emotion_core.uploads import file_sha256
 
@@ -265,10 +258,8 @@ def train(
     torch.manual_seed(config.seed)
     np.random.seed(config.seed)
     device = select_device(config.device)
-    everything = load_training_set(config.data)
-    if config.limit:
-        everything = stratified_sample(everything, config.limit, config.seed)
-    train_set, val_set = stratified_split(everything, config.val_fraction, config.seed)
+    train_set, val_set = training_split(config.data, config.val_fraction, config.seed,
+                                        config.limit)
     public_test = load_public_test(config.data)
 
     net = _build_net(config).to(device).to(memory_format=torch.channels_last)
@@ -400,10 +391,23 @@ def export_onnx(net: Any, standardise: bool, path: Path) -> None:
     )
 
 
-def _table_row(name: str, metrics: dict[str, Any] | None) -> str:
+def table_row(name: str, metrics: dict[str, Any] | None) -> str:
+    """One row of a model card's accuracy table."""
     if metrics is None:
         return f"| {name} | not measured (set absent) | |"
     return f"| {name} | {metrics['accuracy']:.3f} | {metrics['macro_f1']:.3f} |"
+
+
+def per_class_rows(metrics: dict[str, Any] | None) -> str:
+    """A model card's per-class table rows (precision, recall, F1, support); empty without
+    ``metrics``."""
+    if metrics is None:
+        return ""
+    return "\n".join(
+        f"| {label} | {row['precision']:.3f} | {row['recall']:.3f} | {row['f1']:.3f} "
+        f"| {row['support']} |"
+        for label, row in metrics["per_class"].items()
+    )
 
 
 def write_outputs(result: TrainingResult, command: str) -> None:
@@ -433,13 +437,7 @@ def write_outputs(result: TrainingResult, command: str) -> None:
 
     shape = NetShape(stem=config.stem, stages=config.stages, blocks=config.blocks,
                      dropout=config.dropout)
-    per_class = ""
-    if result.public_test:
-        per_class = "\n".join(
-            f"| {label} | {row['precision']:.3f} | {row['recall']:.3f} | {row['f1']:.3f} "
-            f"| {row['support']} |"
-            for label, row in result.public_test["per_class"].items()
-        )
+    per_class = per_class_rows(result.public_test)
     card = f"""# Classroom mood emotion model (`{MODEL_FILE}`)
 
 A small residual CNN that reads a grey face as probabilities over the 7 FER2013 classes
@@ -484,9 +482,9 @@ sha256 of `{MODEL_FILE}`: `{result.model_sha256}`
 ## Accuracy (tight 48×48 FER2013 crops, no face detection)
 | set | accuracy | macro-F1 |
 |---|---|---|
-{_table_row(f"validation split ({result.val_faces:,} faces)", result.validation)}
-{_table_row("FER2013 public test", result.public_test)}
-{_table_row("FER2013 public test, flip-averaged", result.public_test_flip)}
+{table_row(f"validation split ({result.val_faces:,} faces)", result.validation)}
+{table_row("FER2013 public test", result.public_test)}
+{table_row("FER2013 public test, flip-averaged", result.public_test_flip)}
 
 Per class on the public test:
 
