@@ -3,8 +3,9 @@
 Each public test face is changed slightly with OpenCV (shifted, zoomed, turned; the border
 repeated), every changed copy is classified, and the probabilities of chosen copies are averaged.
 Prints the accuracy of each copy alone and of the averages (the face and its ±2 px shifts, ±8 %
-zooms, ±8° turns, and all nine). The models mirror faces themselves (``classify`` of an ONNX model
-that does, like ours), so each view here is two readings.
+zooms, ±8° turns, and all nine). The model is an ONNX file with our model's interface, read
+through the app's ``ClassroomEmotionNet``; ours averages each face with its mirror image
+itself, so each view here is two readings.
 
 Usage::
 
