@@ -31,13 +31,29 @@ log = logging.getLogger("emotion_core")
 # How long ``analyze`` waits for another process to let go of the database: an hour, about
 # the longest lesson analysis; two analyses started at once then run one after the other.
 DEFAULT_WAIT_S = 3600.0
+# The other commands do not wait unless asked to: the app's server holds its database for as
+# long as it runs, and an analysis for a whole lesson, so a default wait would mostly look like
+# a hang before the same error.
+COMMAND_WAIT_S = 0.0
 
 
-def _add_db(parser: argparse.ArgumentParser) -> None:
+def _add_db(parser: argparse.ArgumentParser, wait_s: float = COMMAND_WAIT_S) -> None:
     parser.add_argument(
         "--db", type=Path, default=None,
         help=f"DuckDB file (default: ${DB_ENV_VAR} or {default_db_path()})",
     )
+    parser.add_argument(
+        "--wait-seconds", type=float, default=wait_s, metavar="N",
+        help="while another process (an analysis, the app) holds the database, wait up to N "
+             f"seconds for it to finish (default {wait_s:g}; 0: fail at once)",
+    )
+
+
+def _open_store(args: argparse.Namespace, db: Path | None = None, **options: Any) -> Store:
+    """The database of ``--db`` (or ``db``), waiting ``--wait-seconds`` for another process
+    to let go of it."""
+    return Store.open_waiting(db or args.db, max(0.0, args.wait_seconds), _announce_wait,
+                              **options)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     analyze = commands.add_parser("analyze", aliases=["analyse"], help="analyse lesson videos")
     analyze.add_argument("videos", nargs="+", type=Path, help="video files (mp4, avi, mov, mkv, webm, …)")
-    _add_db(analyze)
+    _add_db(analyze, DEFAULT_WAIT_S)
     analyze.add_argument("--fps", type=float, default=2.0, help="frames sampled per second (default 2)")
     analyze.add_argument(
         "--emotion-model", choices=EMOTION_MODEL_CHOICES, default="auto",
@@ -86,11 +102,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--progress-json", action="store_true",
         help="instead of the bar, print one JSON object per batch of frames on stderr: "
              "file_name, frames_done, frames_total, faces, elapsed_s",
-    )
-    analyze.add_argument(
-        "--wait-seconds", type=float, default=DEFAULT_WAIT_S, metavar="N",
-        help="while another process (an analysis, the app) holds the database, wait up to N "
-             f"seconds for it to finish (default {DEFAULT_WAIT_S:g}; 0: fail at once)",
     )
 
     export = commands.add_parser("export", help="write the observations to CSV or Parquet")
@@ -247,7 +258,8 @@ def _progress_lines(name: str) -> Callable[[Progress], None]:
 
 
 def _announce_wait(db: Path) -> None:
-    print(f"waiting for another analysis of {db} to finish…", file=sys.stderr, flush=True)
+    print(f"waiting for another process (an analysis, the app) to let go of {db}…",
+          file=sys.stderr, flush=True)
 
 
 def _readable_videos(paths: list[Path]) -> list[Path]:
@@ -290,7 +302,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     # ready to start when it gets the database
     detector = load_detector(MTCNNSettings())
     emotion_model = load_emotion_model(args.emotion_model)
-    with Store.open_waiting(args.db, max(0.0, args.wait_seconds), _announce_wait) as store:
+    with _open_store(args) as store:
         embedder = (
             load_embedder(args.embedding_model, store.embedding_models())
             if settings.identify else None
@@ -333,7 +345,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    with Store(args.db, read_only=True) as store:
+    with _open_store(args, read_only=True) as store:
         rows = store.export_observations(args.out, args.format)
     print(f"wrote {rows} observations to {args.out}")
     return 0
@@ -341,7 +353,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_students(args: argparse.Namespace) -> int:
     if args.action == "list":
-        with Store(args.db, read_only=True) as store:
+        with _open_store(args, read_only=True) as store:
             students = store.students(args.group)
         if args.json:
             for row in students.to_dict(orient="records"):
@@ -359,7 +371,7 @@ def cmd_students(args: argparse.Namespace) -> int:
                       f"{row.seconds_seen:>8.1f} s  {seen}")
         return 0
     if args.action == "export":
-        with Store(args.db, read_only=True) as store:
+        with _open_store(args, read_only=True) as store:
             try:
                 done = store.export_student(args.student_id, args.out)
             except OSError as exc:
@@ -370,7 +382,7 @@ def cmd_students(args: argparse.Namespace) -> int:
               f"alerts, {done.face_embeddings} face embeddings. The file identifies the child: "
               "keep it as safely as the database.")
         return 0
-    with Store(args.db, create=False) as store:
+    with _open_store(args, create=False) as store:
         if args.action == "rename":
             store.rename_student(args.student_id, args.name)
             print(f"student {args.student_id} is now {args.name.strip()!r}")
@@ -413,7 +425,7 @@ def _print_removal(removal: Removal, as_json: bool, **extra: Any) -> int:
 
 def cmd_lessons(args: argparse.Namespace) -> int:
     if args.action == "list":
-        with Store(args.db, read_only=True) as store:
+        with _open_store(args, read_only=True) as store:
             lessons = store.stored_lessons()
         rows = lessons.astype(object).where(lessons.notna(), None).to_dict(orient="records")
         if args.json:
@@ -427,7 +439,7 @@ def cmd_lessons(args: argparse.Namespace) -> int:
                   f"{row['status']:<7} {row['observations']:>6} faces {row['students']:>3} "
                   f"students  {kept:<22} {row['file_name']}")
         return 0
-    with Store(args.db, create=False) as store:
+    with _open_store(args, create=False) as store:
         removal = store.delete_lesson(args.video_id)
     return _print_removal(removal, args.json)
 
@@ -445,10 +457,10 @@ def cmd_settings(args: argparse.Namespace) -> int:
                                 f"not {assignment!r}")
         changes[name.strip()] = parse_setting(name.strip(), value)
     if not changes:
-        with Store(args.db, read_only=True) as store:
+        with _open_store(args, read_only=True) as store:
             values = store.settings()
     else:
-        with Store(args.db) as store:
+        with _open_store(args) as store:
             for name, value in changes.items():
                 store.set_setting(name, value)
             values = store.settings()
@@ -460,7 +472,7 @@ def cmd_settings(args: argparse.Namespace) -> int:
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
-    with Store(args.db, create=False) as store:
+    with _open_store(args, create=False) as store:
         days = store.retention_days()
         if days is None and not args.json:
             print("retention_days is none: lessons are kept until someone deletes them, so "
@@ -606,10 +618,10 @@ def cmd_alerts(args: argparse.Namespace) -> int:
         if not Path(db).is_file():
             _print_rules(AlertSettings())
             return 0
-        with Store(db, read_only=True) as store:
+        with _open_store(args, db, read_only=True) as store:
             _print_rules(store.alert_settings())
         return 0
-    with Store(args.db, create=False) as store:
+    with _open_store(args, create=False) as store:
         if changes or args.reset_thresholds:
             store.set_alert_thresholds(changes, reset=args.reset_thresholds)
             print("thresholds saved in the database; the app and later checks use them",

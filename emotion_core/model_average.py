@@ -27,37 +27,25 @@ from typing import Any
 import numpy as np
 
 from emotion_core.emotion import EMOTIONS, ClassroomEmotionNet
-from emotion_core.fer2013 import DatasetError, load_public_test, training_split
+from emotion_core.fer2013 import DatasetError, FaceSet, load_public_test, training_split
 from emotion_core.training import (
     CARD_FILE,
     LOG_FILE,
     MODEL_FILE,
     ONNX_INPUT,
     ONNX_OUTPUT,
+    RunLogError,
+    held_out_settings,
     per_class_rows,
+    read_run_log,
     score,
     table_row,
 )
 from emotion_core.uploads import file_sha256
 
-# the training settings that decide which faces a member held out for validation: members must
-# share them, or one member's training faces would be the other's validation faces
-SPLIT_SETTINGS = ("seed", "val_fraction", "limit")
-
 
 class AverageError(ValueError):
     """The members cannot be averaged; the message is meant for the user."""
-
-
-def _member_log(model_path: Path) -> dict[str, Any]:
-    log_path = model_path.parent / LOG_FILE
-    if not log_path.is_file():
-        raise AverageError(f"{model_path} has no {LOG_FILE} beside it: which faces it was "
-                           "trained on is unknown")
-    try:
-        return json.loads(log_path.read_text())
-    except (OSError, ValueError) as exc:
-        raise AverageError(f"cannot read {log_path}: {exc}") from exc
 
 
 def _load_member(path: Path) -> Any:
@@ -116,7 +104,7 @@ def average_models(members: Sequence[Any], half_weights: bool = True) -> Any:
 
 
 def _check_same_split(logs: Sequence[dict[str, Any]], paths: Sequence[Path]) -> dict[str, Any]:
-    splits = [{k: log.get("config", {}).get(k) for k in SPLIT_SETTINGS} for log in logs]
+    splits = [held_out_settings(log) for log in logs]
     for split, path in zip(splits[1:], paths[1:]):
         if split != splits[0]:
             raise AverageError(f"{path} held out other faces for validation ({split}) than "
@@ -125,14 +113,17 @@ def _check_same_split(logs: Sequence[dict[str, Any]], paths: Sequence[Path]) -> 
     return splits[0]
 
 
-def measure(path: Path, data_dir: Path, split: dict[str, Any]) -> dict[str, Any]:
-    """Accuracy of the ONNX model at ``path``, read through the app's own backend, on the
-    validation split its members held out, and on the public test set when it is there."""
-    model = ClassroomEmotionNet(path)
+def measurement_sets(data_dir: Path, split: dict[str, Any]) -> tuple[FaceSet, FaceSet | None]:
+    """The validation split the members held out, and the public test set when it is there."""
     _, val_set = training_split(data_dir, split["val_fraction"], split["seed"], split["limit"])
+    return val_set, load_public_test(data_dir)
+
+
+def measure(path: Path, val_set: FaceSet, public_test: FaceSet | None) -> dict[str, Any]:
+    """Accuracy of the ONNX model at ``path``, read through the app's own backend."""
+    model = ClassroomEmotionNet(path)
     result = {"validation": score(model.predict(val_set.images), val_set.labels),
               "public_test": None}
-    public_test = load_public_test(data_dir)
     if public_test is not None:
         result["public_test"] = score(model.predict(public_test.images), public_test.labels)
     return result
@@ -227,14 +218,16 @@ def run(args: argparse.Namespace, command: str) -> int:
             if path.resolve() == (out / MODEL_FILE).resolve():
                 raise AverageError(f"{path} would be overwritten by the average: copy it "
                                    "elsewhere first")
-        logs = [_member_log(p) for p in paths]
+        logs = [read_run_log(p) for p in paths]
         split = _check_same_split(logs, paths)
         averaged = average_models([_load_member(p) for p in paths])
+        # read before anything is written: a missing data folder leaves --out as it was
+        val_set, public_test = measurement_sets(Path(args.data), split)
         out.mkdir(parents=True, exist_ok=True)
         model_path = out / MODEL_FILE
         onnx.save(averaged, str(model_path))
-        metrics = measure(model_path, Path(args.data), split)
-    except (AverageError, DatasetError) as exc:
+        metrics = measure(model_path, val_set, public_test)
+    except (AverageError, DatasetError, RunLogError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     names = [f"member {k + 1}" for k in range(len(paths))]

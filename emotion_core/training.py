@@ -17,6 +17,12 @@ a GPU machine). One run:
 5. writes ``model.onnx`` (grey pixel values in, 7 probabilities out: the normalisation is part
    of the graph), ``training.json`` (settings, per-epoch history, final numbers) and
    ``MODEL_CARD.md`` into ``--out``.
+
+``--init-from RUN/model.onnx`` goes on training an earlier run's network instead of a new one
+(``net_import``; the earlier run must have held out the same validation faces).
+``--average-weights`` keeps the learning rate constant after the warm-up and keeps the mean of
+the weights at each epoch's end (stochastic weight averaging, Izmailov et al. 2018); each epoch
+is then judged, and the best kept, by that mean.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ import numpy as np
 from emotion_core.emotion import EMOTIONS
 from emotion_core.fer2013 import FACE_SIZE, DatasetError, load_public_test, training_split
 from emotion_core.metrics import classification_metrics
+from emotion_core.net_import import NetImportError
 from emotion_core.uploads import file_sha256
 
 MODEL_FILE = "model.onnx"
@@ -44,6 +51,34 @@ CARD_FILE = "MODEL_CARD.md"
 LOG_FILE = "training.json"
 ONNX_INPUT = "faces"
 ONNX_OUTPUT = "probabilities"
+# how many augmented training faces batch statistics are measured on
+REFERENCE_FACES = 4096
+# the settings that decide which faces a run held out for validation: runs built on one another
+# (--init-from, average-emotion) must share them, or one's training faces are the other's
+# validation faces
+SPLIT_SETTINGS = ("seed", "val_fraction", "limit")
+
+
+class RunLogError(ValueError):
+    """A trained model's ``training.json`` is missing, unreadable or does not fit; the message
+    is meant for the user."""
+
+
+def read_run_log(model_path: Path) -> dict[str, Any]:
+    """The ``training.json`` written beside a trained ``model.onnx``."""
+    log_path = Path(model_path).parent / LOG_FILE
+    if not log_path.is_file():
+        raise RunLogError(f"{model_path} has no {LOG_FILE} beside it: which faces it was "
+                          "trained on is unknown")
+    try:
+        return json.loads(log_path.read_text())
+    except (OSError, ValueError) as exc:
+        raise RunLogError(f"cannot read {log_path}: {exc}") from exc
+
+
+def held_out_settings(log: dict[str, Any]) -> dict[str, Any]:
+    """The settings in a run's log that chose its validation faces."""
+    return {k: log.get("config", {}).get(k) for k in SPLIT_SETTINGS}
 
 
 @dataclass(frozen=True)
@@ -84,6 +119,12 @@ class TrainingConfig:
     standardise: bool = True
     device: str = "auto"
     augmentation: Augmentation = field(default_factory=Augmentation)
+    # start from this exported model (train-emotion's model.onnx, of this shape) instead of
+    # random weights, its batch norms given statistics again (net_import)
+    init_from: Path | None = None
+    # after the warm-up keep the learning rate constant and keep the running mean of the weights
+    # at each epoch's end (stochastic weight averaging); validation and export use the mean
+    average_weights: bool = False
 
     def __post_init__(self) -> None:
         checks = [
@@ -93,7 +134,10 @@ class TrainingConfig:
             (self.learning_rate > 0, "the learning rate must be positive"),
             (self.limit is None or self.limit >= 70, "--limit needs at least 70 faces"),
             (self.patience >= 1, "patience must be at least 1 epoch"),
+            (self.warmup_epochs >= 0, "the warm-up cannot be negative"),
             (self.max_minutes is None or self.max_minutes > 0, "--max-minutes must be positive"),
+            (not self.average_weights or self.epochs > self.warmup_epochs,
+             "weight averaging needs more epochs than the warm-up"),
         ]
         for ok, message in checks:
             if not ok:
@@ -127,6 +171,8 @@ class TrainingResult:
     public_test_flip: dict[str, Any] | None
     model_path: Path
     model_sha256: str
+    # the model this run went on training (--init-from): its file, sha256 and training log
+    init: dict[str, Any] | None = None
 
 
 def select_device(name: str) -> Any:
@@ -146,12 +192,42 @@ def class_weights(counts: np.ndarray, power: float) -> np.ndarray:
     return weights / (weights * counts).sum() * counts.sum()
 
 
-def _build_net(config: TrainingConfig) -> Any:
-    from emotion_core.emotion_net import EmotionNet, NetShape
+def _shape(config: TrainingConfig) -> Any:
+    from emotion_core.emotion_net import NetShape
 
-    shape = NetShape(stem=config.stem, stages=config.stages, blocks=config.blocks,
-                     dropout=config.dropout)
-    return EmotionNet(shape, classes=len(EMOTIONS))
+    return NetShape(stem=config.stem, stages=config.stages, blocks=config.blocks,
+                    dropout=config.dropout)
+
+
+def _build_net(config: TrainingConfig) -> Any:
+    from emotion_core.emotion_net import EmotionNet
+
+    return EmotionNet(_shape(config), classes=len(EMOTIONS))
+
+
+def _initial_net(config: TrainingConfig) -> Any:
+    """A new network, or the one exported at ``config.init_from`` to go on training."""
+    if config.init_from is None:
+        return _build_net(config)
+    from emotion_core.net_import import load_exported
+
+    return load_exported(config.init_from, _shape(config), classes=len(EMOTIONS))
+
+
+def _check_init(config: TrainingConfig) -> dict[str, Any]:
+    """The record of the model ``config.init_from`` names, once it is known to have held out
+    the faces this run holds out."""
+    assert config.init_from is not None
+    if not config.init_from.is_file():
+        raise RunLogError(f"model file not found: {config.init_from}")
+    log = read_run_log(config.init_from)
+    theirs = held_out_settings(log)
+    ours = {k: getattr(config, k) for k in SPLIT_SETTINGS}
+    if theirs != ours:
+        raise RunLogError(f"{config.init_from} held out other faces for validation ({theirs}) "
+                          f"than this run would ({ours}): give the same --seed and --limit")
+    return {"file": str(config.init_from), "sha256": file_sha256(config.init_from),
+            "training": log}
 
 
 def _normalise(x: Any, standardise: bool) -> Any:
@@ -236,11 +312,54 @@ def score(probabilities: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
 def _learning_rate(config: TrainingConfig, step: int, steps_per_epoch: int, progress: float) -> float:
     """Linear warm-up for ``warmup_epochs``, then a cosine decay that reaches zero when
     ``progress`` (the share of the run done: of its epochs, or of ``max_minutes`` if that comes
-    first) reaches 1."""
+    first) reaches 1; constant after the warm-up when the weights are averaged."""
     warmup = config.warmup_epochs * steps_per_epoch
     if step < warmup:
         return config.learning_rate * (step + 1) / warmup
+    if config.average_weights:
+        return config.learning_rate
     return config.learning_rate * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+
+class WeightAverage:
+    """The running mean of a network's weights, taken at the end of chosen epochs."""
+
+    def __init__(self, net: Any) -> None:
+        import copy
+
+        self.net = copy.deepcopy(net)
+        self.count = 0
+
+    def add(self, net: Any) -> None:
+        import torch
+
+        self.count += 1
+        with torch.no_grad():
+            for mean, current in zip(self.net.state_dict().values(), net.state_dict().values(),
+                                     strict=True):
+                if mean.is_floating_point():
+                    mean += (current - mean) / self.count
+                else:
+                    mean.copy_(current)
+
+    def measure_batch_norms(self, faces: Any, batch_size: int = 256) -> None:
+        """Running statistics of the batch norms, measured afresh on ``faces`` through the
+        averaged weights (the mean of the networks' statistics is not the statistics of their
+        mean)."""
+        import torch
+        from torch import nn
+
+        norms = [m for m in self.net.modules() if isinstance(m, nn.BatchNorm2d)]
+        for norm in norms:
+            norm.reset_running_stats()
+            norm.momentum = None  # a plain average over the batches below
+        self.net.train()
+        with torch.no_grad():
+            for start in range(0, len(faces), batch_size):
+                self.net(faces[start:start + batch_size])
+        for norm in norms:
+            norm.momentum = 0.1
+        self.net.eval()
 
 
 def train(
@@ -253,8 +372,10 @@ def train(
     from tqdm import tqdm
 
     from emotion_core.emotion_net import parameter_count
+    from emotion_core.net_import import restore_batch_norms
 
     started = time.perf_counter()
+    init = _check_init(config) if config.init_from else None
     torch.manual_seed(config.seed)
     np.random.seed(config.seed)
     device = select_device(config.device)
@@ -262,7 +383,7 @@ def train(
                                         config.limit)
     public_test = load_public_test(config.data)
 
-    net = _build_net(config).to(device).to(memory_format=torch.channels_last)
+    net = _initial_net(config).to(device).to(memory_format=torch.channels_last)
     decay = [p for n, p in net.named_parameters() if p.ndim > 1]
     no_decay = [p for n, p in net.named_parameters() if p.ndim <= 1]
     optimiser = torch.optim.SGD(
@@ -278,6 +399,15 @@ def train(
     generator = torch.Generator().manual_seed(config.seed)
     steps_per_epoch = max(1, len(train_set) // config.batch_size)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+    # augmented training faces to measure batch statistics on: an imported network's, and the
+    # weight average's (whose batch norms must see what its averaged weights make of them)
+    reference = None
+    if config.init_from or config.average_weights:
+        pick = torch.randperm(len(train_set), generator=generator)[:REFERENCE_FACES].to(device)
+        reference = _normalise(augment(images[pick].float().unsqueeze(1), config.augmentation,
+                                       generator), config.standardise)
+    if config.init_from:
+        restore_batch_norms(net, reference)
 
     total_steps = config.epochs * steps_per_epoch
     warmup_steps = config.warmup_epochs * steps_per_epoch
@@ -288,6 +418,7 @@ def train(
             done = max(done, (time.perf_counter() - started) / (config.max_minutes * 60))
         return done
 
+    average = WeightAverage(net) if config.average_weights else None
     history: list[EpochRecord] = []
     best_state: dict[str, Any] | None = None
     best_accuracy, best_epoch, step = -1.0, 0, 0
@@ -320,7 +451,12 @@ def train(
                 bar.set_postfix(loss=f"{losses[-1]:.3f}", lr=f"{lr:.4f}", refresh=False)
         bar.close()
         train_seconds += time.perf_counter() - epoch_started
-        metrics = score(predict(net, val_set.images, device, config.standardise), val_set.labels)
+        kept = net  # the weights this epoch is judged by: the running mean once there is one
+        if average is not None and epoch > config.warmup_epochs:
+            average.add(net)
+            average.measure_batch_norms(reference)
+            kept = average.net
+        metrics = score(predict(kept, val_set.images, device, config.standardise), val_set.labels)
         record = EpochRecord(
             epoch=epoch, learning_rate=lr, train_loss=float(np.mean(losses)),
             val_accuracy=metrics["accuracy"], val_macro_f1=metrics["macro_f1"],
@@ -331,7 +467,7 @@ def train(
             on_epoch(record)
         if record.val_accuracy > best_accuracy:
             best_accuracy, best_epoch = record.val_accuracy, epoch
-            best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+            best_state = {k: v.detach().clone() for k, v in kept.state_dict().items()}
         elif epoch - best_epoch >= config.patience and _progress(step) > 0.5:
             # only once the learning rate has come down: at a high rate validation accuracy
             # wanders for many epochs and the best ones come as the rate anneals
@@ -360,7 +496,7 @@ def train(
         epochs_run=len(history), seconds=time.perf_counter() - started,
         faces_per_second=faces_seen / max(train_seconds, 1e-9), history=history,
         validation=validation, public_test=test, public_test_flip=test_flip,
-        model_path=model_path, model_sha256=file_sha256(model_path),
+        model_path=model_path, model_sha256=file_sha256(model_path), init=init,
     )
 
 
@@ -431,12 +567,10 @@ def write_outputs(result: TrainingResult, command: str) -> None:
         "public_test": result.public_test,
         "public_test_flip": result.public_test_flip,
         "history": [asdict(r) for r in result.history],
+        "init": result.init,
     }
     (config.out / LOG_FILE).write_text(json.dumps(log, indent=1) + "\n")
-    from emotion_core.emotion_net import NetShape
-
-    shape = NetShape(stem=config.stem, stages=config.stages, blocks=config.blocks,
-                     dropout=config.dropout)
+    shape = _shape(config)
     per_class = per_class_rows(result.public_test)
     card = f"""# Classroom mood emotion model (`{MODEL_FILE}`)
 
@@ -472,11 +606,11 @@ learnt from them.
 Device {result.device}, torch {_torch_version()}; {result.epochs_run} epochs run, best
 validation accuracy at epoch {result.best_epoch}; {result.seconds / 60:.1f} min in all,
 {result.faces_per_second:.0f} training faces/s. SGD with Nesterov momentum {config.momentum},
-learning rate {config.learning_rate} (warm-up {config.warmup_epochs} epochs, cosine decay),
+learning rate {config.learning_rate} ({_schedule(config)}),
 weight decay {config.weight_decay}, batch {config.batch_size}, label smoothing
 {config.label_smoothing}, class weights ∝ 1/count^{config.class_weight_power}; augmentation
 {asdict(config.augmentation)}.
-
+{_init_text(result)}
 sha256 of `{MODEL_FILE}`: `{result.model_sha256}`
 
 ## Accuracy (tight 48×48 FER2013 crops, no face detection)
@@ -495,6 +629,30 @@ Per class on the public test:
     (config.out / CARD_FILE).write_text(card)
 
 
+def _schedule(config: TrainingConfig) -> str:
+    if config.average_weights:
+        return (f"warm-up {config.warmup_epochs} epochs, then constant; the weights averaged "
+                "over each epoch's end after the warm-up, up to the best epoch")
+    return f"warm-up {config.warmup_epochs} epochs, cosine decay"
+
+
+def _init_text(result: TrainingResult) -> str:
+    """The model card's paragraph on the model this run went on training, if any."""
+    if result.init is None:
+        return ""
+    earlier = result.init["training"]
+    return f"""
+This run went on training `{result.init["file"]}` (sha256 `{result.init["sha256"]}`; its batch
+norms given statistics again from {REFERENCE_FACES:,} augmented training faces), which was made
+with
+```
+{earlier.get("command", "(command not recorded)")}
+```
+on {earlier.get("device", "?")} ({earlier.get("epochs_run", "?")} epochs,
+{earlier.get("seconds", 0) / 60:.1f} min); its log is under `init` in `{LOG_FILE}`.
+"""
+
+
 def _torch_version() -> str:
     import torch
 
@@ -509,6 +667,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=int, default=d.epochs, help=f"at most ({d.epochs})")
     parser.add_argument("--batch-size", type=int, default=d.batch_size)
     parser.add_argument("--lr", type=float, default=d.learning_rate, help="peak learning rate")
+    parser.add_argument("--warmup-epochs", type=int, default=d.warmup_epochs,
+                        help=f"epochs of linear learning-rate warm-up ({d.warmup_epochs})")
     parser.add_argument("--patience", type=int, default=d.patience,
                         help=f"stop after this many epochs without a better validation ({d.patience})")
     parser.add_argument("--max-minutes", type=float, default=None,
@@ -520,6 +680,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stages", type=lambda s: tuple(int(c) for c in s.split(",")),
                         default=d.stages, help="channels per stage (48,96,192)")
     parser.add_argument("--blocks", type=int, default=d.blocks, help="residual blocks per stage")
+    parser.add_argument("--init-from", type=Path, default=None, metavar="MODEL",
+                        help="go on training this model.onnx (an earlier run's, of the shape "
+                        "--stages/--blocks give) instead of starting from random weights")
+    parser.add_argument("--average-weights", action="store_true",
+                        help="after the warm-up keep --lr constant and keep the mean of each "
+                        "epoch's weights (stochastic weight averaging)")
     parser.add_argument("--no-standardise", action="store_true",
                         help="scale pixels to [-1, 1] instead of standardising each face")
     parser.add_argument("--device", default="auto", help="auto (GPU when torch sees one), cpu, cuda")
@@ -530,10 +696,10 @@ def run(args: argparse.Namespace, command: str) -> int:
     try:
         config = TrainingConfig(
             data=args.data, out=args.out, epochs=args.epochs, batch_size=args.batch_size,
-            learning_rate=args.lr, patience=args.patience, max_minutes=args.max_minutes,
+            learning_rate=args.lr, warmup_epochs=args.warmup_epochs, patience=args.patience, max_minutes=args.max_minutes,
             seed=args.seed, limit=args.limit,
             stages=args.stages, blocks=args.blocks, standardise=not args.no_standardise,
-            device=args.device,
+            device=args.device, init_from=args.init_from, average_weights=args.average_weights,
         )
         select_device(config.device)
     except ValueError as exc:
@@ -547,7 +713,7 @@ def run(args: argparse.Namespace, command: str) -> int:
 
     try:
         result = train(config, on_epoch=report, progress=not args.no_progress)
-    except DatasetError as exc:
+    except (DatasetError, NetImportError, RunLogError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     write_outputs(result, command)

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from cli_run import Snapshot, assert_same_values, error_lines, run_cli
+from cli_run import Snapshot, assert_same_values, cli_command, cli_env, error_lines, run_cli
 from conftest import database_held_open
 from media import gradient_frames, truncated_copy, write_tone, write_video
 
@@ -200,23 +200,46 @@ def test_a_bad_sampling_rate_is_one_clear_error(lesson_db: Path, tmp_path: Path,
 def test_a_database_locked_for_longer_than_the_wait_is_one_clear_error(
     lesson_db: Path, tmp_path: Path, intel_classroom: Path
 ) -> None:
-    """``analyze`` waits (``--wait-seconds``) for the database, saying so once; ``export`` does
-    not wait. tests/test_crash_safety.py has two analyses that wait for each other and finish."""
+    """``analyze`` waits (``--wait-seconds``) for the database, saying so once; the other
+    commands wait only when given ``--wait-seconds``. tests/test_crash_safety.py has two analyses that wait for each
+    other and finish."""
     before = Snapshot.of(lesson_db)
     with database_held_open(lesson_db):
         analyse = run_cli("analyze", intel_classroom, "--db", lesson_db, "--wait-seconds", "1",
                           "--no-progress", cwd=tmp_path)
-        export = run_cli("export", "--db", lesson_db, "--out", tmp_path / "x.csv", cwd=tmp_path)
-    for done in (analyse, export):
+        export = run_cli("export", "--db", lesson_db, "--out", tmp_path / "x.csv",
+                         "--wait-seconds", "1", cwd=tmp_path)
+        at_once = run_cli("students", "list", "--db", lesson_db, cwd=tmp_path)
+    for done in (analyse, export, at_once):
         assert done.returncode == 2
         assert error_lines(done) == [
             f"error: the database {lesson_db} is in use by another process; wait for it to finish"
         ]
-    waiting = f"waiting for another analysis of {lesson_db} to finish…"
+    waiting = f"waiting for another process (an analysis, the app) to let go of {lesson_db}…"
     assert analyse.stderr.splitlines().count(waiting) == 1
-    assert waiting not in export.stderr
+    assert export.stderr.splitlines().count(waiting) == 1
+    assert waiting not in at_once.stderr
     assert not (tmp_path / "x.csv").exists()
     before.assert_unchanged(lesson_db)
+
+
+def test_a_command_waits_for_the_database_and_then_runs(lesson_db: Path, tmp_path: Path) -> None:
+    """``students list`` started while another process holds the database waits, then runs
+    once it is let go."""
+    waiting = f"waiting for another process (an analysis, the app) to let go of {lesson_db}…"
+    with database_held_open(lesson_db):
+        child = subprocess.Popen(cli_command("students", "list", "--db", lesson_db, "--json",
+                                             "--wait-seconds", "600"),
+                                 cwd=tmp_path, env=cli_env(tmp_path), stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+        assert child.stderr is not None
+        said = [child.stderr.readline()]
+        while said[-1] and said[-1].rstrip("\n") != waiting:
+            said.append(child.stderr.readline())
+        assert said[-1].rstrip("\n") == waiting, said
+    out, err = child.communicate(timeout=120)
+    assert child.returncode == 0, err
+    assert [json.loads(line)["student_id"] for line in out.splitlines()]
 
 
 def test_export_without_a_database_is_one_clear_error(tmp_path: Path) -> None:

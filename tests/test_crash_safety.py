@@ -194,7 +194,7 @@ def test_two_analyses_started_at_once_both_finish(
     """Both start while a third process holds the database, so both must wait; when it lets
     go, one gets the database and the other waits on until that one is done."""
     db, before, videos = two_at_once
-    waiting = f"waiting for another analysis of {db} to finish…"
+    waiting = f"waiting for another process (an analysis, the app) to let go of {db}…"
     with database_held_open(db):
         children = [
             start_cli("analyze", video, "--db", db, "--json", "--no-progress", "--fps", "1",

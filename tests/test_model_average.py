@@ -172,3 +172,9 @@ def test_members_that_held_out_other_faces_are_refused(members: list[Path], tmp_
     done = run_cli("average-emotion", folders[0] / "model.onnx", folders[1] / "model.onnx",
                    "--data", tmp_path / "nowhere", "--out", folders[0])
     assert done.returncode == 2 and "would be overwritten" in done.stderr
+    # members that fit, but no data to measure the average on: one error, nothing written
+    (folders[1] / "training.json").write_text((folders[0] / "training.json").read_text())
+    done = run_cli("average-emotion", folders[0] / "model.onnx", folders[1] / "model.onnx",
+                   "--data", tmp_path / "nowhere", "--out", out)
+    assert done.returncode == 2 and "FER2013 training file not found" in done.stderr
+    assert not out.exists()

@@ -152,3 +152,52 @@ def test_training_without_data_is_one_clear_error(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1].startswith("error: FER2013 training file not found")
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.subprocess
+def test_training_goes_on_from_an_earlier_run(fer2013_dir: Path, tmp_path: Path) -> None:
+    data = tmp_path / "fer2013"
+    data.mkdir()
+    (data / "fer2013_train.npz").symlink_to(fer2013_dir / "fer2013_train.npz")
+    first = tmp_path / "first"
+    common = ("--data", data, "--limit", 300, "--no-progress", "--device", "cpu")
+    done = run_training(*common, "--out", first, "--epochs", 1)
+    assert done.returncode == 0, done.stderr
+    faces = load_public_test(fer2013_dir)
+    assert faces is not None
+    sample = faces.images[:50]
+    before = ClassroomEmotionNet(first / "model.onnx").predict(sample)
+
+    # at a vanishing learning rate the run hands back the network it started from
+    still = tmp_path / "still"
+    done = run_training(*common, "--out", still, "--epochs", 1, "--init-from",
+                        first / "model.onnx", "--lr", "1e-9")
+    assert done.returncode == 0, done.stderr
+    np.testing.assert_allclose(ClassroomEmotionNet(still / "model.onnx").predict(sample), before,
+                               atol=1e-4)
+
+    # weight averaging: the warm-up epoch, then two epochs averaged; the log names the start
+    averaged = tmp_path / "averaged"
+    done = run_training(*common, "--out", averaged, "--epochs", 3, "--warmup-epochs", 1,
+                        "--init-from", first / "model.onnx", "--average-weights", "--lr", "0.1")
+    assert done.returncode == 0, done.stderr
+    log = json.loads((averaged / "training.json").read_text())
+    assert log["config"]["average_weights"] is True and len(log["history"]) == 3
+    assert log["init"]["sha256"] == file_sha256(first / "model.onnx")
+    assert log["init"]["training"]["model_sha256"] == log["init"]["sha256"]
+    card = (averaged / "MODEL_CARD.md").read_text()
+    assert "went on training" in card and log["init"]["sha256"] in card
+    after = ClassroomEmotionNet(averaged / "model.onnx").predict(sample)
+    assert np.abs(after - before).max() > 1e-3  # it did train
+
+    # a run that would validate on faces the earlier run trained on is refused, nothing written
+    refused = tmp_path / "refused"
+    done = run_training("--data", data, "--limit", 400, "--no-progress", "--out", refused,
+                        "--epochs", 1, "--init-from", first / "model.onnx")
+    assert done.returncode == 2 and "held out other faces for validation" in done.stderr
+    assert not refused.exists()
+    (first / "training.json").unlink()
+    done = run_training(*common, "--out", refused, "--epochs", 1, "--init-from",
+                        first / "model.onnx")
+    assert done.returncode == 2 and "has no training.json beside it" in done.stderr
+    assert not refused.exists()
