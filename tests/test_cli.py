@@ -201,8 +201,8 @@ def test_a_database_locked_for_longer_than_the_wait_is_one_clear_error(
     lesson_db: Path, tmp_path: Path, intel_classroom: Path
 ) -> None:
     """``analyze`` waits (``--wait-seconds``) for the database, saying so once; the other
-    commands wait only when given ``--wait-seconds``. tests/test_crash_safety.py has two analyses that wait for each
-    other and finish."""
+    commands wait only when given ``--wait-seconds``. tests/test_crash_safety.py has two
+    analyses that wait for each other and finish."""
     before = Snapshot.of(lesson_db)
     with database_held_open(lesson_db):
         analyse = run_cli("analyze", intel_classroom, "--db", lesson_db, "--wait-seconds", "1",

@@ -122,12 +122,18 @@ def run_training(*args: str | Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.subprocess
-def test_training_runs_end_to_end_on_a_tiny_subset(fer2013_dir: Path, tmp_path: Path) -> None:
-    # the training file alone: without public_test/ the run measures only its validation split
-    data = tmp_path / "fer2013"
+def training_file_only(fer2013_dir: Path, folder: Path) -> Path:
+    """A data folder holding the training file alone: without public_test/ a run measures only
+    its validation split, which keeps tiny runs quick."""
+    data = folder / "fer2013"
     data.mkdir()
     (data / "fer2013_train.npz").symlink_to(fer2013_dir / "fer2013_train.npz")
+    return data
+
+
+@pytest.mark.subprocess
+def test_training_runs_end_to_end_on_a_tiny_subset(fer2013_dir: Path, tmp_path: Path) -> None:
+    data = training_file_only(fer2013_dir, tmp_path)
     out = tmp_path / "model"
     done = run_training("--data", data, "--out", out, "--limit", 300, "--epochs", 1,
                         "--no-progress", "--device", "cpu")
@@ -156,9 +162,7 @@ def test_training_without_data_is_one_clear_error(tmp_path: Path) -> None:
 
 @pytest.mark.subprocess
 def test_training_goes_on_from_an_earlier_run(fer2013_dir: Path, tmp_path: Path) -> None:
-    data = tmp_path / "fer2013"
-    data.mkdir()
-    (data / "fer2013_train.npz").symlink_to(fer2013_dir / "fer2013_train.npz")
+    data = training_file_only(fer2013_dir, tmp_path)
     first = tmp_path / "first"
     common = ("--data", data, "--limit", 300, "--no-progress", "--device", "cpu")
     done = run_training(*common, "--out", first, "--epochs", 1)
