@@ -13,11 +13,12 @@ trained at first.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from emotion_core.emotion_net import EmotionNet, NetShape, ResidualBlock
+if TYPE_CHECKING:  # torch loads only when a network is read: the CLI imports this module
+    from emotion_core.emotion_net import EmotionNet, NetShape
 
 
 class NetImportError(ValueError):
@@ -28,6 +29,8 @@ def _convolutions(net: EmotionNet) -> list[tuple[Any, Any]]:
     """(convolution, batch norm) pairs in the order the exported graph runs them: the stem, then
     for each residual block its two convolutions and then its shortcut."""
     from torch import nn
+
+    from emotion_core.emotion_net import ResidualBlock
 
     pairs: list[tuple[Any, Any]] = []
     for module in net.features:
@@ -78,6 +81,8 @@ def load_exported(path: Path, shape: NetShape, classes: int = 7) -> EmotionNet:
 
     Raises :class:`NetImportError` when the file's network is not of that shape."""
     import torch
+
+    from emotion_core.emotion_net import EmotionNet
 
     convs, head = _exported_weights(Path(path))
     net = EmotionNet(shape, classes=classes)

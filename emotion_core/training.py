@@ -350,6 +350,7 @@ class WeightAverage:
         from torch import nn
 
         norms = [m for m in self.net.modules() if isinstance(m, nn.BatchNorm2d)]
+        momenta = [norm.momentum for norm in norms]
         for norm in norms:
             norm.reset_running_stats()
             norm.momentum = None  # a plain average over the batches below
@@ -357,8 +358,8 @@ class WeightAverage:
         with torch.no_grad():
             for start in range(0, len(faces), batch_size):
                 self.net(faces[start:start + batch_size])
-        for norm in norms:
-            norm.momentum = 0.1
+        for norm, momentum in zip(norms, momenta, strict=True):
+            norm.momentum = momentum
         self.net.eval()
 
 
@@ -696,7 +697,8 @@ def run(args: argparse.Namespace, command: str) -> int:
     try:
         config = TrainingConfig(
             data=args.data, out=args.out, epochs=args.epochs, batch_size=args.batch_size,
-            learning_rate=args.lr, warmup_epochs=args.warmup_epochs, patience=args.patience, max_minutes=args.max_minutes,
+            learning_rate=args.lr, warmup_epochs=args.warmup_epochs, patience=args.patience,
+            max_minutes=args.max_minutes,
             seed=args.seed, limit=args.limit,
             stages=args.stages, blocks=args.blocks, standardise=not args.no_standardise,
             device=args.device, init_from=args.init_from, average_weights=args.average_weights,

@@ -74,6 +74,17 @@ def test_mirrored_faces_read_the_same(classroom_model: ClassroomEmotionNet,
     )
 
 
+def test_the_command_line_loads_no_torch() -> None:
+    """torch is for training only: every command builds the same parser, which names the
+    training options, and must not pay for torch (seconds, and memory in every analysis)."""
+    probe = ("import sys; from emotion_core.cli import build_parser; build_parser(); "
+             "import emotion_core.model_average, emotion_core.net_import; "
+             "print('torch' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT_ROOT, env=child_env(),
+                          capture_output=True, text=True, timeout=300, check=True)
+    assert done.stdout.strip() == "False"
+
+
 def test_class_weights_favour_rare_classes_and_average_one() -> None:
     counts = np.array([3995, 436, 4097, 7215, 4830, 3171, 4965])
     w = class_weights(counts, 0.5)
