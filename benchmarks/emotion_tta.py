@@ -1,11 +1,13 @@
-"""Test-time augmentation of an emotion model on the FER2013 public test set.
+"""Test-time augmentation of an emotion model: the validation split and the FER2013 public test.
 
-Each public test face is changed slightly with OpenCV (shifted, zoomed, turned; the border
-repeated), every changed copy is classified, and the probabilities of chosen copies are averaged.
-Prints the accuracy of each copy alone and of the averages (the face and its ±2 px shifts, ±8 %
-zooms, ±8° turns, and all nine). The model is an ONNX file with our model's interface, read
-through the app's ``ClassroomEmotionNet``; ours averages each face with its mirror image
-itself, so each view here is two readings.
+Each face is changed slightly with OpenCV (``emotion_core.face_views.changed``: shifted, zoomed,
+turned; the border repeated), every changed copy is classified, and the probabilities of chosen
+copies are averaged. Prints the accuracy of each copy alone and of the averages (the face and
+its ±2 px shifts, ±8 % zooms, ±8° turns, and all nine), on the validation split the model's run
+held out (read from the ``training.json`` beside it: choose views there, not on the test) and
+on the public test set. The model is an ONNX file with our model's interface, read through the
+app's ``ClassroomEmotionNet``; ours averages each face with its mirror image itself, so each
+view here is two readings.
 
 Usage::
 
@@ -20,13 +22,14 @@ import json
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from emotion_core.emotion import ClassroomEmotionNet
-from emotion_core.fer2013 import load_public_test
+from emotion_core.face_views import changed
+from emotion_core.fer2013 import FaceSet, load_public_test, training_split
+from emotion_core.training import RunLogError, held_out_settings, read_run_log
 
 ROOT = Path(__file__).resolve().parents[1]
 VIEWS = {  # name: (shift x, shift y, zoom, turn in degrees)
@@ -44,12 +47,18 @@ AVERAGES = {
 }
 
 
-def changed(faces: np.ndarray, dx: float, dy: float, zoom: float, turn: float) -> np.ndarray:
-    size = faces.shape[1]
-    m = cv2.getRotationMatrix2D(((size - 1) / 2, (size - 1) / 2), turn, zoom)
-    m[:, 2] += (dx, dy)
-    return np.stack([cv2.warpAffine(f, m, (size, size), flags=cv2.INTER_LINEAR,
-                                    borderMode=cv2.BORDER_REPLICATE) for f in faces])
+def accuracies(model: ClassroomEmotionNet, faces: FaceSet) -> dict[str, dict[str, float]]:
+    readings = {name: np.concatenate([model.predict(changed(faces.images[i:i + 256], *view))
+                                      for i in range(0, len(faces), 256)])
+                for name, view in VIEWS.items()}
+
+    def accuracy(p: np.ndarray) -> float:
+        return round(float((p.argmax(1) == faces.labels).mean()), 4)
+
+    return {"faces": len(faces),
+            "views": {name: accuracy(p) for name, p in readings.items()},
+            "averages": {name: accuracy(sum(readings[m] for m in members))
+                         for name, members in AVERAGES.items()}}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,14 +71,14 @@ def main(argv: list[str] | None = None) -> int:
     if test is None:
         print(f"error: no public test set under {args.data}", file=sys.stderr)
         return 2
+    try:
+        split = held_out_settings(read_run_log(args.model))
+    except RunLogError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    _, val = training_split(args.data, split["val_fraction"], split["seed"], split["limit"])
     model = ClassroomEmotionNet(args.model)
-    readings = {name: model.predict(changed(test.images, *view)) for name, view in VIEWS.items()}
-    result = {"faces": len(test), "views": {}, "averages": {}}
-    for name, p in readings.items():
-        result["views"][name] = round(float((p.argmax(1) == test.labels).mean()), 4)
-    for name, members in AVERAGES.items():
-        p = sum(readings[m] for m in members)
-        result["averages"][name] = round(float((p.argmax(1) == test.labels).mean()), 4)
+    result = {"validation": accuracies(model, val), "public_test": accuracies(model, test)}
     print(json.dumps(result, indent=None if args.json else 1))
     return 0
 

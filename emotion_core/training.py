@@ -23,6 +23,10 @@ a GPU machine). One run:
 ``--average-weights`` keeps the learning rate constant after the warm-up and keeps the mean of
 the weights at each epoch's end (stochastic weight averaging, Izmailov et al. 2018); each epoch
 is then judged, and the best kept, by that mean.
+``--distil-from RUN/model.onnx`` learns from an earlier run's readings as well as from the labels
+(knowledge distillation, Hinton et al. 2015): that model reads every training face once, and
+its zooms (``--distil-zooms``, ``face_views``), before training, and the cross-entropy with its
+averaged probabilities weighs ``--distil-weight`` in the loss.
 """
 
 from __future__ import annotations
@@ -41,7 +45,8 @@ from typing import Any
 import numpy as np
 
 from emotion_core.emotion import EMOTIONS
-from emotion_core.fer2013 import FACE_SIZE, DatasetError, load_public_test, training_split
+from emotion_core.face_views import DEFAULT_ZOOMS
+from emotion_core.fer2013 import FACE_SIZE, DatasetError, FaceSet, load_public_test, training_split
 from emotion_core.metrics import classification_metrics
 from emotion_core.net_import import NetImportError
 from emotion_core.uploads import file_sha256
@@ -125,6 +130,12 @@ class TrainingConfig:
     # after the warm-up keep the learning rate constant and keep the running mean of the weights
     # at each epoch's end (stochastic weight averaging); validation and export use the mean
     average_weights: bool = False
+    # learn from this trained model's probabilities as well as from the labels (knowledge
+    # distillation): its readings of each training face, averaged over the face's mirror and
+    # ``distil_zooms``, weigh ``distil_weight`` in the loss, the labels the rest
+    distil_from: Path | None = None
+    distil_weight: float = 0.5
+    distil_zooms: tuple[float, ...] = DEFAULT_ZOOMS
 
     def __post_init__(self) -> None:
         checks = [
@@ -138,6 +149,8 @@ class TrainingConfig:
             (self.max_minutes is None or self.max_minutes > 0, "--max-minutes must be positive"),
             (not self.average_weights or self.epochs > self.warmup_epochs,
              "weight averaging needs more epochs than the warm-up"),
+            (0 < self.distil_weight <= 1, "--distil-weight must be in (0, 1]"),
+            (all(0.5 <= z <= 2 for z in self.distil_zooms), "--distil-zooms must be 0.5 to 2"),
         ]
         for ok, message in checks:
             if not ok:
@@ -173,6 +186,9 @@ class TrainingResult:
     model_sha256: str
     # the model this run went on training (--init-from): its file, sha256 and training log
     init: dict[str, Any] | None = None
+    # the model this run learnt from (--distil-from): its file, sha256, training log and the
+    # accuracy of its averaged readings on the validation split
+    teacher: dict[str, Any] | None = None
 
 
 def select_device(name: str) -> Any:
@@ -214,20 +230,41 @@ def _initial_net(config: TrainingConfig) -> Any:
     return load_exported(config.init_from, _shape(config), classes=len(EMOTIONS))
 
 
-def _check_init(config: TrainingConfig) -> dict[str, Any]:
-    """The record of the model ``config.init_from`` names, once it is known to have held out
-    the faces this run holds out."""
-    assert config.init_from is not None
-    if not config.init_from.is_file():
-        raise RunLogError(f"model file not found: {config.init_from}")
-    log = read_run_log(config.init_from)
+def _earlier_run(model_path: Path, config: TrainingConfig) -> dict[str, Any]:
+    """The record of an earlier run's model (--init-from, --distil-from), once it is known to
+    have held out the faces this run holds out: else this run's validation faces would be faces
+    that model was trained on."""
+    if not model_path.is_file():
+        raise RunLogError(f"model file not found: {model_path}")
+    log = read_run_log(model_path)
     theirs = held_out_settings(log)
     ours = {k: getattr(config, k) for k in SPLIT_SETTINGS}
     if theirs != ours:
-        raise RunLogError(f"{config.init_from} held out other faces for validation ({theirs}) "
+        raise RunLogError(f"{model_path} held out other faces for validation ({theirs}) "
                           f"than this run would ({ours}): give the same --seed and --limit")
-    return {"file": str(config.init_from), "sha256": file_sha256(config.init_from),
-            "training": log}
+    return {"file": str(model_path), "sha256": file_sha256(model_path), "training": log}
+
+
+def teacher_readings(config: TrainingConfig, train_set: FaceSet,
+                     val_set: FaceSet) -> tuple[np.ndarray, dict[str, Any]]:
+    """The --distil-from model's probabilities for every training face (averaged over the face's
+    zooms, and its mirror inside the graph), and its record with its validation accuracy."""
+    from emotion_core.emotion import ClassroomEmotionNet, EmotionModelUnavailable
+    from emotion_core.face_views import read_over_zooms
+
+    assert config.distil_from is not None
+    record = _earlier_run(config.distil_from, config)
+    try:
+        teacher = ClassroomEmotionNet(config.distil_from)
+    except EmotionModelUnavailable as exc:
+        raise RunLogError(str(exc)) from exc
+    print(f"reading {len(train_set):,} training faces with {config.distil_from} "
+          f"(zooms {', '.join(map(str, config.distil_zooms)) or 'none'})…",
+          file=sys.stderr, flush=True)
+    soft = read_over_zooms(teacher, train_set.images, config.distil_zooms)
+    record["validation"] = score(read_over_zooms(teacher, val_set.images, config.distil_zooms),
+                                 val_set.labels)
+    return soft, record
 
 
 def _normalise(x: Any, standardise: bool) -> Any:
@@ -376,13 +413,17 @@ def train(
     from emotion_core.net_import import restore_batch_norms
 
     started = time.perf_counter()
-    init = _check_init(config) if config.init_from else None
+    init = _earlier_run(config.init_from, config) if config.init_from else None
     torch.manual_seed(config.seed)
     np.random.seed(config.seed)
     device = select_device(config.device)
     train_set, val_set = training_split(config.data, config.val_fraction, config.seed,
                                         config.limit)
     public_test = load_public_test(config.data)
+    soft = teacher = None
+    if config.distil_from:
+        readings, teacher = teacher_readings(config, train_set, val_set)
+        soft = torch.from_numpy(readings).to(device)
 
     net = _initial_net(config).to(device).to(memory_format=torch.channels_last)
     decay = [p for n, p in net.named_parameters() if p.ndim > 1]
@@ -442,6 +483,9 @@ def train(
                 logits = net(x)
             loss = F.cross_entropy(logits.float(), labels[index], weight=weights,
                                    label_smoothing=config.label_smoothing)
+            if soft is not None:  # the teacher's probabilities, as a cross-entropy of their own
+                learnt = -(soft[index] * F.log_softmax(logits.float(), dim=1)).sum(dim=1).mean()
+                loss = (1 - config.distil_weight) * loss + config.distil_weight * learnt
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
@@ -498,6 +542,7 @@ def train(
         faces_per_second=faces_seen / max(train_seconds, 1e-9), history=history,
         validation=validation, public_test=test, public_test_flip=test_flip,
         model_path=model_path, model_sha256=file_sha256(model_path), init=init,
+        teacher=teacher,
     )
 
 
@@ -569,6 +614,7 @@ def write_outputs(result: TrainingResult, command: str) -> None:
         "public_test_flip": result.public_test_flip,
         "history": [asdict(r) for r in result.history],
         "init": result.init,
+        "teacher": result.teacher,
     }
     (config.out / LOG_FILE).write_text(json.dumps(log, indent=1) + "\n")
     shape = _shape(config)
@@ -611,7 +657,7 @@ learning rate {config.learning_rate} ({_schedule(config)}),
 weight decay {config.weight_decay}, batch {config.batch_size}, label smoothing
 {config.label_smoothing}, class weights ∝ 1/count^{config.class_weight_power}; augmentation
 {asdict(config.augmentation)}.
-{_init_text(result)}
+{_init_text(result)}{_teacher_text(result)}
 sha256 of `{MODEL_FILE}`: `{result.model_sha256}`
 
 ## Accuracy (tight 48×48 FER2013 crops, no face detection)
@@ -654,6 +700,31 @@ on {earlier.get("device", "?")} ({earlier.get("epochs_run", "?")} epochs,
 """
 
 
+def _teacher_text(result: TrainingResult) -> str:
+    """The model card's paragraph on the model this run learnt from, if any."""
+    if result.teacher is None:
+        return ""
+    config, teacher = result.config, result.teacher
+    zooms = ", ".join(map(str, config.distil_zooms)) or "none"
+    return f"""
+It learnt from `{teacher["file"]}` (sha256 `{teacher["sha256"]}`) as well as from the labels:
+that model's probabilities for each training face, averaged over the face's mirror and its
+zooms ({zooms}), weighed {config.distil_weight} in the loss, the labels
+{1 - config.distil_weight:g} (knowledge distillation). Its averaged readings score
+{teacher["validation"]["accuracy"]:.3f} on the validation split; its log is under `teacher` in
+`{LOG_FILE}`.
+"""
+
+
+def _zooms(text: str) -> tuple[float, ...]:
+    if text.strip().lower() == "none":
+        return ()
+    try:
+        return tuple(float(z) for z in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"zooms must be numbers like 1.08,0.92 or none, not {text!r}")
+
+
 def _torch_version() -> str:
     import torch
 
@@ -687,6 +758,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--average-weights", action="store_true",
                         help="after the warm-up keep --lr constant and keep the mean of each "
                         "epoch's weights (stochastic weight averaging)")
+    parser.add_argument("--distil-from", type=Path, default=None, metavar="MODEL",
+                        help="learn from this model.onnx's probabilities as well as from the "
+                        "labels (an earlier run's, that held out the same validation faces)")
+    parser.add_argument("--distil-weight", type=float, default=d.distil_weight,
+                        help=f"the share of the teacher's probabilities in the loss ({d.distil_weight})")
+    parser.add_argument("--distil-zooms", type=_zooms, default=d.distil_zooms,
+                        help="the teacher reads each face and these zooms of it, averaged "
+                        f"({','.join(map(str, d.distil_zooms))}; none for the face alone)")
     parser.add_argument("--no-standardise", action="store_true",
                         help="scale pixels to [-1, 1] instead of standardising each face")
     parser.add_argument("--device", default="auto", help="auto (GPU when torch sees one), cpu, cuda")
@@ -702,6 +781,8 @@ def run(args: argparse.Namespace, command: str) -> int:
             seed=args.seed, limit=args.limit,
             stages=args.stages, blocks=args.blocks, standardise=not args.no_standardise,
             device=args.device, init_from=args.init_from, average_weights=args.average_weights,
+            distil_from=args.distil_from, distil_weight=args.distil_weight,
+            distil_zooms=args.distil_zooms,
         )
         select_device(config.device)
     except ValueError as exc:

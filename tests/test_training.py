@@ -216,3 +216,40 @@ def test_training_goes_on_from_an_earlier_run(fer2013_dir: Path, tmp_path: Path)
                         first / "model.onnx")
     assert done.returncode == 2 and "has no training.json beside it" in done.stderr
     assert not refused.exists()
+
+
+@pytest.mark.subprocess
+def test_training_learns_from_an_earlier_runs_readings(fer2013_dir: Path, tmp_path: Path) -> None:
+    data = training_file_only(fer2013_dir, tmp_path)
+    common = ("--data", data, "--limit", 300, "--no-progress", "--device", "cpu", "--epochs", 1)
+    teacher = tmp_path / "teacher"
+    assert run_training(*common, "--out", teacher).returncode == 0
+
+    student = tmp_path / "student"
+    done = run_training(*common, "--out", student, "--distil-from", teacher / "model.onnx",
+                        "--distil-weight", "0.8", "--distil-zooms", "1.1")
+    assert done.returncode == 0, done.stderr
+    assert "reading 27" in done.stderr and "(zooms 1.1)" in done.stderr
+    log = json.loads((student / "training.json").read_text())
+    assert log["config"]["distil_weight"] == 0.8 and log["config"]["distil_zooms"] == [1.1]
+    assert log["teacher"]["sha256"] == file_sha256(teacher / "model.onnx")
+    # the teacher's averaged readings were scored on the student's own validation faces
+    assert log["teacher"]["validation"]["per_class"]["happy"]["support"] == \
+        log["validation"]["per_class"]["happy"]["support"]
+    card = (student / "MODEL_CARD.md").read_text()
+    assert "It learnt from" in card and log["teacher"]["sha256"] in card
+    ClassroomEmotionNet(student / "model.onnx")  # loads through the app's backend
+
+    # a teacher that trained on this run's validation faces is refused, nothing written
+    refused = tmp_path / "refused"
+    done = run_training("--data", data, "--limit", 400, "--no-progress", "--out", refused,
+                        "--epochs", 1, "--distil-from", teacher / "model.onnx")
+    assert done.returncode == 2 and "held out other faces for validation" in done.stderr
+    assert not refused.exists()
+    done = run_training(*common, "--out", refused, "--distil-from", teacher / "model.onnx",
+                        "--distil-zooms", "big")
+    assert done.returncode == 2 and "zooms must be numbers" in done.stderr
+    done = run_training(*common, "--out", refused, "--distil-from", teacher / "model.onnx",
+                        "--distil-weight", "0")
+    assert done.returncode == 2 and "--distil-weight must be" in done.stderr
+    assert not refused.exists()
