@@ -151,12 +151,12 @@ def time_ours(
 def helper_cpu_s() -> float:
     """CPU seconds the embedding helper processes have used so far (Linux ``/proc``; 0 elsewhere):
     ``cpu_s`` counts this process only."""
-    from emotion_core import models
+    from emotion_core.models import started_helpers
 
     total = 0.0
-    for helper in models._helpers.values():
+    for helper in started_helpers():
         try:
-            fields = Path(f"/proc/{helper._process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            fields = Path(f"/proc/{helper.pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
         total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -52,7 +52,8 @@ class MTCNNSettings:
 
 
 class MTCNNDetector:
-    """MTCNN from the ``mtcnn`` package, run on whole batches of same-sized frames at once."""
+    """MTCNN from the ``mtcnn`` package, run on whole batches of same-sized frames at once
+    (``_mtcnn_rows`` drives its three stages)."""
 
     def __init__(self, settings: MTCNNSettings | None = None, device: str = "CPU:0") -> None:
         from mtcnn import MTCNN  # imports TensorFlow: keep it out of module import time
@@ -67,18 +68,15 @@ class MTCNNDetector:
         if not frames:
             return []
         s = self.settings
-        images = [self._resized(f.image) for f in frames]
-        rows = self._mtcnn.detect_faces(
-            images,
-            output_type="numpy",
-            box_format="xyxy",
+        rows = _mtcnn_rows(
+            self._mtcnn,
+            [self._resized(f.image) for f in frames],
             min_face_size=s.min_face_size,
             scale_factor=s.scale_factor,
             threshold_pnet=s.threshold_pnet,
             threshold_rnet=s.threshold_rnet,
             threshold_onet=s.threshold_onet,
         )
-        rows = np.asarray(rows, dtype=np.float32).reshape(-1, 16)
         rows[:, 1:5] /= s.upscale
         rows[:, 6:16] /= s.upscale
         rows = rows[rows[:, 5] >= s.min_score]
@@ -86,13 +84,65 @@ class MTCNNDetector:
         return [_faces_of(frame, rows[image_ids == i]) for i, frame in enumerate(frames)]
 
     def _resized(self, image: np.ndarray) -> np.ndarray:
-        """The image as MTCNN gets it: float32, so its normalisation does not work in float64."""
         if self.settings.upscale != 1.0:
             image = cv2.resize(
                 image, None, fx=self.settings.upscale, fy=self.settings.upscale,
                 interpolation=cv2.INTER_CUBIC,
             )
-        return image.astype(np.float32)
+        return image
+
+
+def _mtcnn_rows(mtcnn: Any, images: Sequence[np.ndarray], **knobs: Any) -> np.ndarray:
+    """MTCNN's rows [image, x1, y1, x2, y2, score, 5 x, 5 y] (float32, N×16) for ``images``,
+    as mtcnn 1.0's ``detect_faces(images, output_type="numpy", box_format="xyxy", **knobs)``
+    gives them, to the bit (``tests/test_detection.py``).
+
+    mtcnn pads and stacks the batch, normalises it into new arrays and hands it to each of its
+    three stages as NumPy, which TensorFlow then copies again for every pyramid level and for
+    R- and O-Net's patches: for 8 frames of 1600×900 that is about 1 GB of copies. Here the batch
+    is stacked once, normalised in place and made one tensor that every stage reads: a quarter
+    less time for the same boxes. Images of different sizes are padded as mtcnn pads them, and
+    each box is moved back by its own image's padding (mtcnn pairs the paddings with the images
+    that have boxes, so an image without a face shifts the boxes of the next one).
+    """
+    import tensorflow as tf
+
+    batch, shapes, pads = _normalised_batch(images)
+    with tf.device(mtcnn.device):
+        tensor = tf.convert_to_tensor(batch)
+        del batch
+        rows = None
+        try:
+            for stage in mtcnn.stages:
+                rows = stage(bboxes_batch=rows, images_normalized=tensor, images_oshapes=shapes,
+                             **knobs)
+        except tf.errors.InvalidArgumentError:  # mtcnn's own signal that no face is left
+            return np.zeros((0, 16), np.float32)
+    rows = np.asarray(rows, dtype=np.float32).reshape(-1, 16)
+    ids = rows[:, 0].astype(int)
+    rows[:, [1, 3, 6, 7, 8, 9, 10]] -= pads[ids, 1, 0][:, None]
+    rows[:, [2, 4, 11, 12, 13, 14, 15]] -= pads[ids, 0, 0][:, None]
+    # mtcnn's limit_bboxes: boxes inside their image, landmarks left where they are
+    height, width = shapes[ids, 0] - 1, shapes[ids, 1] - 1
+    rows[:, [1, 3]] = np.clip(rows[:, [1, 3]], 0, width[:, None])
+    rows[:, [2, 4]] = np.clip(rows[:, [2, 4]], 0, height[:, None])
+    return rows
+
+
+def _normalised_batch(images: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The images stacked as float32 and normalised as MTCNN wants them ((x − 127.5) / 128), their
+    shapes, and mtcnn's padding of each ((top, bottom), (left, right), (0, 0)) where sizes differ."""
+    shapes = np.array([image.shape for image in images])
+    if (shapes == shapes[0]).all():
+        batch = np.stack(images).astype(np.float32)
+        pads = np.zeros((len(images), 3, 2), dtype=int)
+    else:
+        from mtcnn.utils.images import pad_stack_np
+
+        batch, _, pads = pad_stack_np([image.astype(np.float32) for image in images])
+    np.subtract(batch, 127.5, out=batch)
+    np.divide(batch, 128, out=batch)
+    return batch, shapes, pads
 
 
 def _trace_networks(mtcnn: Any) -> None:
@@ -103,11 +153,11 @@ def _trace_networks(mtcnn: Any) -> None:
     the CPU time (PNet runs many small ops over every level of the image pyramid). Each
     network keeps one graph with free dimensions (``reduce_retracing``) once it has seen two
     shapes, so pyramid levels and varying numbers of candidates do not trace again. mtcnn has no
-    public way to swap a stage's network, hence ``_model`` (and ``_stages`` for PNet's input,
-    ``_OneTensorPyramid``); mtcnn is pinned to 1.0.0.
+    public way to swap a stage's network, hence ``_model``; mtcnn is pinned to 1.0.0. Only this
+    detector's networks are swapped: other users of mtcnn in the process (DeepFace's detector,
+    the speed benchmark's naive loop) run it as shipped.
     """
     import tensorflow as tf
-    from mtcnn.stages import StagePNet
 
     from emotion_core.mtcnn_onnx import NetworkOnOnnx
 
@@ -120,31 +170,6 @@ def _trace_networks(mtcnn: Any) -> None:
             except Exception as exc:  # noqa: BLE001  (any failure: TensorFlow runs it)
                 log.warning("MTCNN's %s runs on TensorFlow: %s", type(stage._model).__name__, exc)
         stage._model = tf.function(stage._model, reduce_retracing=True)
-    mtcnn._stages = [_OneTensorPyramid(s) if isinstance(s, StagePNet) else s
-                     for s in mtcnn.stages]
-
-
-class _OneTensorPyramid:
-    """PNet's stage, given the batch as one tensor, so that its image pyramid is built from it.
-
-    mtcnn 1.0 hands the batch to ``tf.image.resize`` as a NumPy array once per pyramid level,
-    so TensorFlow copies the whole batch again for every level: for 16 frames of 1600x900 that
-    is 12 copies of 276 MB, 5 s of the 6 s the pyramid takes. Converted once, the levels are
-    the same to the bit (``tests/test_detection.py``). Only this detector's PNet is wrapped:
-    other users of mtcnn in the process (DeepFace's detector, the speed benchmark's naive loop)
-    run it as shipped.
-    """
-
-    def __init__(self, stage: Any) -> None:
-        self._stage = stage
-
-    def __call__(self, *, images_normalized: Any, **kwargs: Any) -> Any:
-        import tensorflow as tf
-
-        return self._stage(images_normalized=tf.convert_to_tensor(images_normalized), **kwargs)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._stage, name)
 
 
 def _faces_of(frame: Frame, rows: np.ndarray) -> Faces:

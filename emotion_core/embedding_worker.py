@@ -157,6 +157,11 @@ class EmbeddingHelper:
         return not self._failed and self._process.poll() is None
 
     @property
+    def pid(self) -> int:
+        """The helper process's id (the speed benchmark reads its CPU time from ``/proc``)."""
+        return self._process.pid
+
+    @property
     def backlog(self) -> int:
         """Chips handed over whose vectors have not come back yet."""
         with self._lock:

@@ -35,12 +35,10 @@ def changed(faces: np.ndarray, dx: float = 0.0, dy: float = 0.0, zoom: float = 1
 
 
 def read_over_zooms(model: EmotionModel, faces: np.ndarray,
-                    zooms: Sequence[float] = DEFAULT_ZOOMS, batch_size: int = 256) -> np.ndarray:
+                    zooms: Sequence[float] = DEFAULT_ZOOMS) -> np.ndarray:
     """``model``'s probabilities (N, 7) for grey faces, averaged over each face and its zooms
-    (a model that mirrors faces itself averages each view with its mirror too)."""
-    readings = []
-    for zoom in (1.0, *zooms):
-        view = faces if zoom == 1.0 else changed(faces, zoom=zoom)
-        readings.append(np.concatenate([model.predict(view[i:i + batch_size])
-                                        for i in range(0, max(len(view), 1), batch_size)]))
+    (a model that mirrors faces itself averages each view with its mirror too). The model
+    bounds its own calls (``ClassroomEmotionNet`` runs onnxruntime in pieces)."""
+    readings = [model.predict(faces if zoom == 1.0 else changed(faces, zoom=zoom))
+                for zoom in (1.0, *zooms)]
     return np.mean(readings, axis=0).astype(np.float32)

@@ -193,6 +193,12 @@ _helpers: dict[str, EmbeddingHelper] = {}
 _helpers_lock = threading.Lock()
 
 
+def started_helpers() -> list[EmbeddingHelper]:
+    """The embedding helpers this process has started (``embedding_helper``), alive or not."""
+    with _helpers_lock:
+        return list(_helpers.values())
+
+
 def embedding_helper(embedder: FaceEmbedder) -> EmbeddingHelper | None:
     """A second process embedding with ``embedder``'s model (``embedding_worker.py``), started
     once per process and kept (a new one if it stopped); None where the model needs TensorFlow

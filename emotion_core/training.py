@@ -245,20 +245,20 @@ def _earlier_run(model_path: Path, config: TrainingConfig) -> dict[str, Any]:
     return {"file": str(model_path), "sha256": file_sha256(model_path), "training": log}
 
 
-def teacher_readings(config: TrainingConfig, train_set: FaceSet,
+def teacher_readings(model_path: Path, config: TrainingConfig, train_set: FaceSet,
                      val_set: FaceSet) -> tuple[np.ndarray, dict[str, Any]]:
-    """The --distil-from model's probabilities for every training face (averaged over the face's
-    zooms, and its mirror inside the graph), and its record with its validation accuracy."""
+    """The probabilities of the model at ``model_path`` (--distil-from) for every training face
+    (averaged over the face's zooms, and its mirror inside the graph), and its record with its
+    validation accuracy."""
     from emotion_core.emotion import ClassroomEmotionNet, EmotionModelUnavailable
     from emotion_core.face_views import read_over_zooms
 
-    assert config.distil_from is not None
-    record = _earlier_run(config.distil_from, config)
+    record = _earlier_run(model_path, config)
     try:
-        teacher = ClassroomEmotionNet(config.distil_from)
+        teacher = ClassroomEmotionNet(model_path)
     except EmotionModelUnavailable as exc:
         raise RunLogError(str(exc)) from exc
-    print(f"reading {len(train_set):,} training faces with {config.distil_from} "
+    print(f"reading {len(train_set):,} training faces with {model_path} "
           f"(zooms {', '.join(map(str, config.distil_zooms)) or 'none'})…",
           file=sys.stderr, flush=True)
     soft = read_over_zooms(teacher, train_set.images, config.distil_zooms)
@@ -422,7 +422,7 @@ def train(
     public_test = load_public_test(config.data)
     soft = teacher = None
     if config.distil_from:
-        readings, teacher = teacher_readings(config, train_set, val_set)
+        readings, teacher = teacher_readings(config.distil_from, config, train_set, val_set)
         soft = torch.from_numpy(readings).to(device)
 
     net = _initial_net(config).to(device).to(memory_format=torch.channels_last)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emotion_core.detection import MTCNNDetector, MTCNNSettings
+from emotion_core.detection import MTCNNDetector, MTCNNSettings, _mtcnn_rows
 from emotion_core.tracking import iou_matrix
 from emotion_core.types import Faces, Frame
 from emotion_core.video import VideoSource
@@ -90,24 +90,44 @@ def test_description_names_every_setting() -> None:
     assert text.startswith("mtcnn(") and "upscale=1.5" in text and "min_face_size=20" in text
 
 
-def test_the_pyramid_built_from_one_tensor_finds_the_same_faces(
+def test_our_driver_finds_what_mtcnn_as_shipped_finds(
     detector: MTCNNDetector, classroom_frame: Frame
 ) -> None:
-    """Our PNet gets the batch as one tensor (``_OneTensorPyramid``) and our networks run on
-    onnxruntime; mtcnn as shipped gets NumPy and runs them on TensorFlow. Same boxes, scores and landmarks;
-    and mtcnn itself is left as it was."""
+    """``_mtcnn_rows`` hands mtcnn's stages the batch as one tensor and our networks run on
+    onnxruntime; mtcnn as shipped gets NumPy and runs them on TensorFlow. Same boxes, scores
+    and landmarks; and mtcnn itself is left as it was."""
     from mtcnn import MTCNN
-    from mtcnn.stages import StagePNet
+    from mtcnn.network.pnet import PNet
 
-    wrapped = detector._mtcnn.stages[0]
-    assert not isinstance(wrapped, StagePNet) and isinstance(wrapped._stage, StagePNet)
     shipped = MTCNN()
-    assert isinstance(shipped.stages[0], StagePNet), "other users of mtcnn are not changed"
-    image = classroom_frame.image.astype(np.float32)
-    ours = detector._mtcnn.detect_faces([image, image], output_type="numpy", box_format="xyxy")
-    theirs = shipped.detect_faces([image, image], output_type="numpy", box_format="xyxy")
-    assert len(ours) >= 8
-    np.testing.assert_allclose(np.asarray(ours), np.asarray(theirs), rtol=1e-5, atol=1e-3)
+    assert isinstance(shipped.stages[0]._model, PNet), "other users of mtcnn are not changed"
+    image = classroom_frame.image
+    mirrored = np.ascontiguousarray(image[:, ::-1])
+    ours = _mtcnn_rows(detector._mtcnn, [image, mirrored])
+    theirs = shipped.detect_faces([image.astype(np.float32), mirrored.astype(np.float32)],
+                                  output_type="numpy", box_format="xyxy")
+    assert len(ours) == 8 and ours.dtype == np.float32
+    np.testing.assert_allclose(ours, np.asarray(theirs), rtol=1e-5, atol=1e-3)
+
+
+def test_images_of_different_sizes_keep_their_own_boxes(
+    detector: MTCNNDetector, classroom_frame: Frame
+) -> None:
+    """A smaller image is padded to the batch's size; each box is moved back by its own image's
+    padding, so a faceless image before it does not shift the next image's faces (mtcnn 1.0
+    pairs paddings with the images that have boxes)."""
+    blank = np.full((150, 200, 3), 90, np.uint8)
+    [alone] = detector.detect([classroom_frame])
+    small = Frame(0, 0.0, blank)
+    none, together = detector.detect([small, classroom_frame])
+    assert len(none) == 0 and len(together) == 4
+    np.testing.assert_allclose(together.boxes, alone.boxes, atol=1e-3)
+    # and a face in the padded image comes back in its own pixels
+    face_crop = np.ascontiguousarray(classroom_frame.image[:, :240])
+    [half] = detector.detect([Frame(0, 0.0, face_crop)])
+    padded, _ = detector.detect([Frame(0, 0.0, face_crop), classroom_frame])
+    assert len(half) >= 1 and len(padded) == len(half)
+    assert iou_matrix(half.boxes, padded.boxes).max(axis=1).min() > 0.9
 
 
 @pytest.mark.real_data
@@ -121,16 +141,15 @@ def test_mtcnn_on_onnxruntime_finds_the_small_faces_tensorflow_finds(
 
     from emotion_core.mtcnn_onnx import NetworkOnOnnx
 
-    networks = [stage._model for stage in (detector._mtcnn.stages[0]._stage,
-                                           *detector._mtcnn.stages[1:])]
+    networks = [stage._model for stage in detector._mtcnn.stages]
     assert [n.network for n in networks if isinstance(n, NetworkOnOnnx)] == ["PNet", "RNet", "ONet"]
     frames = list(VideoSource(cctv_classroom).frames(2.0))[:8]
-    images = [f.image.astype(np.float32) for f in frames]
     s = detector.settings
-    knobs = {"output_type": "numpy", "box_format": "xyxy", "min_face_size": s.min_face_size,
-             "scale_factor": s.scale_factor, "threshold_pnet": s.threshold_pnet,
-             "threshold_rnet": s.threshold_rnet, "threshold_onet": s.threshold_onet}
-    ours = np.asarray(detector._mtcnn.detect_faces(images, **knobs))
-    theirs = np.asarray(MTCNN().detect_faces(images, **knobs))
+    knobs = {"min_face_size": s.min_face_size, "scale_factor": s.scale_factor,
+             "threshold_pnet": s.threshold_pnet, "threshold_rnet": s.threshold_rnet,
+             "threshold_onet": s.threshold_onet}
+    ours = _mtcnn_rows(detector._mtcnn, [f.image for f in frames], **knobs)
+    theirs = np.asarray(MTCNN().detect_faces([f.image.astype(np.float32) for f in frames],
+                                             output_type="numpy", box_format="xyxy", **knobs))
     assert len(ours) >= 20, "about 4 children a frame"
     np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-3)

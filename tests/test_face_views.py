@@ -48,7 +48,7 @@ def test_readings_are_averaged_over_the_face_and_its_zooms() -> None:
     np.testing.assert_allclose(read_over_zooms(model, faces, ()), model.predict(faces), atol=1e-6)
     views = [model.predict(faces), model.predict(changed(faces, zoom=1.1)),
              model.predict(changed(faces, zoom=0.9))]
-    averaged = read_over_zooms(model, faces, (1.1, 0.9), batch_size=2)
+    averaged = read_over_zooms(model, faces, (1.1, 0.9))
     np.testing.assert_allclose(averaged, np.mean(views, axis=0), atol=1e-6)
     np.testing.assert_allclose(averaged.sum(axis=1), 1.0, atol=1e-5)
     assert not np.allclose(averaged, views[0], atol=1e-4)  # the zooms do change the reading
