@@ -121,15 +121,14 @@ def _mtcnn_rows(mtcnn: Any, images: Sequence[np.ndarray], **knobs: Any) -> np.nd
                              **knobs)
         except tf.errors.InvalidArgumentError:  # mtcnn's own signal that no face is left
             return np.zeros((0, 16), np.float32)
+    from mtcnn.utils.bboxes import limit_bboxes
+
     rows = np.asarray(rows, dtype=np.float32).reshape(-1, 16)
     ids = rows[:, 0].astype(int)
     rows[:, [1, 3, 6, 7, 8, 9, 10]] -= pads[ids, 1, 0][:, None]
     rows[:, [2, 4, 11, 12, 13, 14, 15]] -= pads[ids, 0, 0][:, None]
-    # mtcnn's limit_bboxes: boxes inside their image, landmarks left where they are
-    height, width = shapes[ids, 0] - 1, shapes[ids, 1] - 1
-    rows[:, [1, 3]] = np.clip(rows[:, [1, 3]], 0, width[:, None])
-    rows[:, [2, 4]] = np.clip(rows[:, [2, 4]], 0, height[:, None])
-    return rows
+    # boxes inside their image, landmarks left where they are, as detect_faces leaves them
+    return limit_bboxes(rows, images_shapes=shapes, limit_landmarks=False)
 
 
 def _stacked(images: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

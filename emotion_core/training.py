@@ -44,8 +44,8 @@ from typing import Any
 
 import numpy as np
 
-from emotion_core.emotion import EMOTIONS
-from emotion_core.face_views import DEFAULT_ZOOMS
+from emotion_core.emotion import EMOTIONS, ClassroomEmotionNet, EmotionModelUnavailable
+from emotion_core.face_views import DEFAULT_ZOOMS, read_over_zooms
 from emotion_core.fer2013 import FACE_SIZE, DatasetError, FaceSet, load_public_test, training_split
 from emotion_core.metrics import classification_metrics
 from emotion_core.net_import import NetImportError
@@ -250,9 +250,6 @@ def teacher_readings(model_path: Path, config: TrainingConfig, train_set: FaceSe
     """The probabilities of the model at ``model_path`` (--distil-from) for every training face
     (averaged over the face's zooms, and its mirror inside the graph), and its record with its
     validation accuracy."""
-    from emotion_core.emotion import ClassroomEmotionNet, EmotionModelUnavailable
-    from emotion_core.face_views import read_over_zooms
-
     record = _earlier_run(model_path, config)
     try:
         teacher = ClassroomEmotionNet(model_path)
