@@ -33,9 +33,9 @@ browser:
 STREAMLIT_ARGS ?=
 
 # Beyond localhost the app needs a password (CLASSROOM_PASSWORD or .streamlit/secrets.toml):
-# without one, emotion_core.access refuses before the server starts.
+# without one, emotion_core.cli.access refuses before the server starts.
 run: setup
-	$(BIN)/python -m emotion_core.access $(STREAMLIT_ARGS)
+	$(BIN)/python -m emotion_core.cli.access $(STREAMLIT_ARGS)
 	$(BIN)/streamlit run app.py $(STREAMLIT_ARGS)
 
 test: setup browser

@@ -18,13 +18,14 @@ import streamlit as st
 from streamlit.errors import Error as StreamlitError
 
 from emotion_core import queries
-from emotion_core.access import Access, configured_password, decide, password_matches
-from emotion_core.annotate import EMOTION_COLOURS, annotated_lesson_frames
-from emotion_core.emotion import EMOTIONS
-from emotion_core.jobs import JobQueue, queue_for
-from emotion_core.privacy import Removal
-from emotion_core.store import Store, StoreError, default_db_path
-from emotion_core.uploads import SAMPLE_DIR, find_stored_video, upload_dir
+from emotion_core.analysis.annotate import EMOTION_COLOURS, annotated_lesson_frames
+from emotion_core.analysis.jobs import JobQueue, queue_for
+from emotion_core.cli.access import Access, configured_password, decide, password_matches
+from emotion_core.core.labels import EMOTIONS
+from emotion_core.core.paths import SAMPLE_DIR, upload_dir
+from emotion_core.store.privacy import Removal
+from emotion_core.store.store import Store, StoreError, default_db_path
+from emotion_core.video.uploads import find_stored_video
 
 CAVEAT = (
     "A facial expression is not an inner feeling, and the models were trained on adults: read "
@@ -61,7 +62,7 @@ SIGNED_IN = "signed_in"
 
 
 def require_access() -> None:
-    """Let the session in, ask for the password, or refuse (``emotion_core.access``); stops the
+    """Let the session in, ask for the password, or refuse (``emotion_core.cli.access``); stops the
     script unless the session may see the app."""
     try:
         secrets = dict(st.secrets)

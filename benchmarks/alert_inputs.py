@@ -30,9 +30,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from emotion_core.alerts import Guards, expression_balance
-from emotion_core.emotion import NEGATIVE_EMOTIONS, POSITIVE_EMOTIONS
-from emotion_core.store import Store
+from emotion_core.alerts.rules import expression_balance
+from emotion_core.core.alert_settings import Guards
+from emotion_core.core.labels import NEGATIVE_EMOTIONS, POSITIVE_EMOTIONS
+from emotion_core.store.store import Store
 
 
 def describe(db: Path, score: float, min_frames: int) -> list[dict[str, object]]:

@@ -38,9 +38,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.synthetic_lessons import RULES, TermPlan, make_term, score, write_term
-from emotion_core.alert_checks import check_alerts, current_alerts
-from emotion_core.alerts import AlertSettings
-from emotion_core.store import Store
+from emotion_core.alerts.checks import check_alerts, current_alerts
+from emotion_core.core.alert_settings import AlertSettings
+from emotion_core.store.store import Store
 
 
 def run(seeds: list[int], strength: float, settings: AlertSettings) -> dict[str, object]:

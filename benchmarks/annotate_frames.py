@@ -26,20 +26,24 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
 
-from emotion_core.annotate import default_scale, draw, pick
-from emotion_core.types import Faces, Frame
+from emotion_core.analysis.annotate import default_scale, draw, pick
+from emotion_core.core.types import Faces, Frame
 
 
 def analysed_frames(
     video: Path, emotion_model_name: str, seconds: float | None
 ) -> tuple[list[tuple[Frame, Faces]], str]:
     """Every sampled frame (up to ``seconds``) with its classified, tracked faces."""
-    from emotion_core.models import configure_environment, load_detector, load_emotion_model
+    from emotion_core.analysis.models import (
+        configure_environment,
+        load_detector,
+        load_emotion_model,
+    )
 
     configure_environment()
-    from emotion_core.pipeline import AnalysisSettings, analyse_frames
-    from emotion_core.tracking import IoUTracker
-    from emotion_core.video import VideoSource
+    from emotion_core.analysis.pipeline import AnalysisSettings, analyse_frames
+    from emotion_core.faces.tracking import IoUTracker
+    from emotion_core.video.source import VideoSource
 
     settings = AnalysisSettings(emotion_model=emotion_model_name)
     detector = load_detector(settings.detector)

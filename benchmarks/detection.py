@@ -67,8 +67,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
 
-from emotion_core.detection import MTCNNSettings
-from emotion_core.tracking import iou_matrix
+from emotion_core.core.geometry import iou_matrix
+from emotion_core.faces.mtcnn import MTCNNSettings
 
 SHARED_VIDEOS = PROJECT_ROOT.parent / "shared" / "data" / "videos"
 DEFAULT_TIME_VIDEO = SHARED_VIDEOS / "classroom_children_cctv.mp4"
@@ -224,7 +224,7 @@ def composed_video(seed: int, duration_s: float, compose_dir: Path | None) -> It
 
 def sampled_frames(video: Path, sample_fps: float) -> list[int]:
     """The frame indices the pipeline samples (frames without faces included)."""
-    from emotion_core.video import VideoSource
+    from emotion_core.video.source import VideoSource
 
     return [f.index for f in VideoSource(video).frames(sample_fps)]
 
@@ -234,9 +234,9 @@ def sampled_frames(video: Path, sample_fps: float) -> list[int]:
 
 def analyse(video: Path, settings: Any, emotion_model_name: str) -> tuple[pd.DataFrame, Any, Any]:
     """Observations of ``video`` from the real pipeline, its result, and the emotion model."""
-    from emotion_core.models import load_detector, load_emotion_model
-    from emotion_core.pipeline import analyse_video
-    from emotion_core.store import Store
+    from emotion_core.analysis.models import load_detector, load_emotion_model
+    from emotion_core.analysis.pipeline import analyse_video
+    from emotion_core.store.store import Store
 
     detector = load_detector(settings.detector)
     emotion_model = load_emotion_model(emotion_model_name)
@@ -259,9 +259,9 @@ def time_detection(
     detector in turn, so that the load other users put on a shared machine falls on all of them
     alike. The median and the fastest pass are given, and the process CPU time per frame.
     """
-    from emotion_core.models import load_detector
-    from emotion_core.pipeline import batched
-    from emotion_core.video import VideoSource
+    from emotion_core.analysis.models import load_detector
+    from emotion_core.analysis.pipeline import batched
+    from emotion_core.video.source import VideoSource
 
     frames = list(VideoSource(video).frames(settings.sample_fps))
     batches = list(batched(frames, batch_frames))
@@ -356,7 +356,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def analysis_settings(args: argparse.Namespace) -> Any:
-    from emotion_core.pipeline import AnalysisSettings
+    from emotion_core.analysis.pipeline import AnalysisSettings
 
     detector = MTCNNSettings(**{f.name: getattr(args, f.name) for f in fields(MTCNNSettings)})
     settings = AnalysisSettings(detector=detector, emotion_model=args.emotion_model)
@@ -365,7 +365,7 @@ def analysis_settings(args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from emotion_core.models import configure_environment
+    from emotion_core.analysis.models import configure_environment
 
     configure_environment()
     settings = analysis_settings(args)
@@ -439,7 +439,7 @@ def summary(report: dict[str, Any]) -> str:
 
 
 def compare(args: argparse.Namespace) -> list[dict[str, Any]]:
-    from emotion_core.models import configure_environment
+    from emotion_core.analysis.models import configure_environment
 
     configure_environment()
     settings = analysis_settings(args)

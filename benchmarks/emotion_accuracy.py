@@ -43,17 +43,18 @@ import numpy as np
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_ROOT))
 
-from emotion_core.models import configure_environment
+from emotion_core.analysis.models import configure_environment
 
 configure_environment()
 
-from emotion_core import crops
-from emotion_core.crops import FacePreprocessing
-from emotion_core.emotion import DEFAULT_PREPROCESSING, EMOTIONS
-from emotion_core.evaluation import PhotoReading, read_photos, report_of
-from emotion_core.labelled_photos import read_labels
-from emotion_core.models import load_detector, load_emotion_model
-from emotion_core.types import Faces, Frame
+from emotion_core.analysis.models import load_detector, load_emotion_model
+from emotion_core.core import crops
+from emotion_core.core.crops import FacePreprocessing
+from emotion_core.core.labels import EMOTIONS
+from emotion_core.core.types import Faces, Frame
+from emotion_core.emotion.model import DEFAULT_PREPROCESSING
+from emotion_core.evaluation.photos import read_labels
+from emotion_core.evaluation.runner import PhotoReading, read_photos, report_of
 
 FACES = PROJECT_ROOT.parent / "shared" / "data" / "faces"
 CACHE = PROJECT_ROOT / "benchmarks" / "out" / "detections.pkl"

@@ -27,10 +27,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from emotion_core.emotion import EMOTIONS, EmotionModelUnavailable
-from emotion_core.fer2013 import load_public_test
-from emotion_core.metrics import classification_metrics
-from emotion_core.models import EMOTION_BACKENDS, configure_environment, load_emotion_model
+from emotion_core.analysis.models import EMOTION_BACKENDS, configure_environment, load_emotion_model
+from emotion_core.core.labels import EMOTIONS
+from emotion_core.emotion.model import EmotionModelUnavailable
+from emotion_core.evaluation.metrics import classification_metrics
+from emotion_core.training.fer2013 import load_public_test
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "fer2013"
 

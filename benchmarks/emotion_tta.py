@@ -1,6 +1,6 @@
 """Test-time augmentation of an emotion model: the validation split and the FER2013 public test.
 
-Each face is changed slightly with OpenCV (``emotion_core.face_views.changed``: shifted, zoomed,
+Each face is changed slightly with OpenCV (``emotion_core.emotion.face_views.changed``: shifted, zoomed,
 turned; the border repeated), every changed copy is classified, and the probabilities of chosen
 copies are averaged. Prints the accuracy of each copy alone and of the averages (the face and
 its ±2 px shifts, ±8 % zooms, ±8° turns, and all nine), on the validation split the model's run
@@ -26,10 +26,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from emotion_core.emotion import ClassroomEmotionNet
-from emotion_core.face_views import changed
-from emotion_core.fer2013 import FaceSet, load_public_test, training_split
-from emotion_core.training import RunLogError, held_out_settings, read_run_log
+from emotion_core.emotion.classroom_backend import ClassroomEmotionNet
+from emotion_core.emotion.face_views import changed
+from emotion_core.training.fer2013 import FaceSet, load_public_test, training_split
+from emotion_core.training.train import RunLogError, held_out_settings, read_run_log
 
 ROOT = Path(__file__).resolve().parents[1]
 VIEWS = {  # name: (shift x, shift y, zoom, turn in degrees)

@@ -72,7 +72,7 @@ def embed_at_width(embedder: Any, images: list[np.ndarray], faces: list[Any], wi
 
 def track_means(vectors: np.ndarray, subjects: np.ndarray, tracks: int, per_track: int,
                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    from emotion_core.embedding import unit_rows
+    from emotion_core.identity.embedders import unit_rows
 
     means, owners = [], []
     for subject in np.unique(subjects):
@@ -106,7 +106,7 @@ def rates(same: np.ndarray, different: np.ndarray) -> dict[str, Any]:
 
 def pairs(a: np.ndarray, owners_a: np.ndarray, b: np.ndarray, owners_b: np.ndarray,
           same_set: bool) -> tuple[np.ndarray, np.ndarray]:
-    from emotion_core.embedding import cosine_distances
+    from emotion_core.identity.embedders import cosine_distances
 
     d = cosine_distances(a, b)
     same = owners_a[:, None] == owners_b[None, :]
@@ -116,10 +116,10 @@ def pairs(a: np.ndarray, owners_a: np.ndarray, b: np.ndarray, owners_b: np.ndarr
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from emotion_core.models import configure_environment, load_detector, load_embedder
+    from emotion_core.analysis.models import configure_environment, load_detector, load_embedder
 
     configure_environment()
-    from emotion_core.types import Frame
+    from emotion_core.core.types import Frame
 
     images, subjects = load_jaffe(args.faces)
     detector = load_detector()

@@ -59,7 +59,7 @@ import numpy as np
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_ROOT))
 
-from emotion_core.models import configure_environment
+from emotion_core.analysis.models import configure_environment
 
 DEFAULT_VIDEO = PROJECT_ROOT.parent / "shared" / "data" / "videos" / "classroom_children_cctv.mp4"
 DEEPFACE_EMOTION_WEIGHTS = "facial_expression_model_weights.h5"
@@ -133,8 +133,8 @@ def deepface_detection_with_our_model(model: Any) -> NaiveFrame:
 def time_ours(
     video: Path, detector: Any, emotion_model: Any, settings: Any, embedder: Any = None
 ) -> dict[str, Any]:
-    from emotion_core.pipeline import analyse_video
-    from emotion_core.store import Store
+    from emotion_core.analysis.pipeline import analyse_video
+    from emotion_core.store.store import Store
 
     with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "speed.duckdb") as store:
         started, cpu, helper_cpu = time.perf_counter(), time.process_time(), helper_cpu_s()
@@ -151,7 +151,7 @@ def time_ours(
 def helper_cpu_s() -> float:
     """CPU seconds the embedding helper processes have used so far (Linux ``/proc``; 0 elsewhere):
     ``cpu_s`` counts this process only."""
-    from emotion_core.models import started_helpers
+    from emotion_core.analysis.models import started_helpers
 
     total = 0.0
     for helper in started_helpers():
@@ -172,8 +172,8 @@ def time_naive(frames: list[np.ndarray], analyse: NaiveFrame) -> dict[str, Any]:
 
 def warm_up(detector: Any, emotion_model: Any, frames: list[Any], settings: Any) -> None:
     """One pass over the first batch through every stage, so no first-call cost is timed."""
-    from emotion_core.pipeline import analyse_frames
-    from emotion_core.tracking import IoUTracker
+    from emotion_core.analysis.pipeline import analyse_frames
+    from emotion_core.faces.tracking import IoUTracker
 
     first = frames[: max(settings.batch_frames, settings.detect_every + 1)]
     for _ in analyse_frames(
@@ -220,15 +220,15 @@ def run(
 ) -> dict[str, Any]:
     configure_environment()
     started = time.perf_counter()
-    from emotion_core.detection import MTCNNSettings
-    from emotion_core.models import (
+    from emotion_core.analysis.models import (
         embedding_helper,
         load_detector,
         load_embedder,
         load_emotion_model,
     )
-    from emotion_core.pipeline import AnalysisSettings
-    from emotion_core.video import VideoSource
+    from emotion_core.analysis.pipeline import AnalysisSettings
+    from emotion_core.faces.mtcnn import MTCNNSettings
+    from emotion_core.video.source import VideoSource
 
     detector_settings = MTCNNSettings()
     detector = load_detector(detector_settings)

@@ -41,8 +41,8 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from emotion_core.emotion import EMOTIONS
-from emotion_core.store import AnalysisSummary, Store, VideoRecord
+from emotion_core.core.labels import EMOTIONS
+from emotion_core.store.store import AnalysisSummary, Store, VideoRecord
 
 RULES = ("sustained_negative", "below_own_baseline", "apart_from_class", "sharp_drop")
 

@@ -2,6 +2,6 @@
 
 import sys
 
-from emotion_core.cli import main
+from emotion_core.cli.main import main
 
 sys.exit(main())

@@ -9,12 +9,13 @@ import streamlit as st
 
 import ui
 from emotion_core import queries
-from emotion_core.jobs import DONE, FAILED, QUEUED, Job, JobQueue
-from emotion_core.pipeline import AnalysisSettings
-from emotion_core.privacy import Removal
-from emotion_core.settings import MAX_RETENTION_DAYS
-from emotion_core.store import Store
-from emotion_core.uploads import SAMPLE_VIDEO, VIDEO_SUFFIXES, save_upload, upload_dir
+from emotion_core.analysis.jobs import DONE, FAILED, QUEUED, Job, JobQueue
+from emotion_core.analysis.pipeline import AnalysisSettings
+from emotion_core.core.paths import SAMPLE_VIDEO, upload_dir
+from emotion_core.store.privacy import Removal
+from emotion_core.store.settings import MAX_RETENTION_DAYS
+from emotion_core.store.store import Store
+from emotion_core.video.uploads import VIDEO_SUFFIXES, save_upload
 
 SAMPLE_GROUP = "Demo class"
 RECENT_JOBS = 8  # shown on the page; older ones are in the lessons table

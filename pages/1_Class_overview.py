@@ -8,7 +8,7 @@ import streamlit as st
 
 import ui
 from emotion_core import queries
-from emotion_core.emotion import EMOTIONS
+from emotion_core.core.labels import EMOTIONS
 
 st.title("Class overview")
 st.caption(

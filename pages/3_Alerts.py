@@ -8,8 +8,8 @@ import streamlit as st
 
 import ui
 from emotion_core import queries
-from emotion_core.alert_checks import AlertEvidence, alert_evidence, check_alerts, current_alerts
-from emotion_core.alerts import BALANCE_WORDS, RULES, clock
+from emotion_core.alerts.checks import AlertEvidence, alert_evidence, check_alerts, current_alerts
+from emotion_core.alerts.rules import BALANCE_WORDS, RULES, clock
 
 st.set_page_config(page_title="Alerts · Classroom mood", layout="wide")
 

@@ -8,17 +8,18 @@ from pathlib import Path
 import altair as alt
 import streamlit as st
 
-from emotion_core.emotion import EMOTIONS, EmotionModelUnavailable
-from emotion_core.evaluation import EvaluationReport, evaluate
-from emotion_core.labelled_photos import LabelsError, photos_from, read_labels, unpack_zip
-from emotion_core.models import EMOTION_MODEL_CHOICES
+from emotion_core.analysis.models import EMOTION_MODEL_CHOICES
+from emotion_core.core.labels import EMOTIONS
+from emotion_core.emotion.model import EmotionModelUnavailable
+from emotion_core.evaluation.photos import LabelsError, photos_from, read_labels, unpack_zip
+from emotion_core.evaluation.runner import EvaluationReport, evaluate
 
 st.set_page_config(page_title="Classroom mood — Evaluate", layout="wide")
 
 
 @st.cache_resource
 def models(emotion_model: str):  # type: ignore[no-untyped-def]
-    from emotion_core.models import load_detector, load_emotion_model
+    from emotion_core.analysis.models import load_detector, load_emotion_model
 
     return load_detector(), load_emotion_model(emotion_model)
 

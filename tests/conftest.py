@@ -3,66 +3,20 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from support.env import CCTV_CLASSROOM, INTEL_CLASSROOM, JAFFE, VIDEOS
 
-from emotion_core.detection import MTCNNDetector
-from emotion_core.embedding import FaceEmbedder
-from emotion_core.emotion import EmotionModel
+from emotion_core.emotion.model import EmotionModel
+from emotion_core.faces.mtcnn import MTCNNDetector
+from emotion_core.identity.embedders import FaceEmbedder
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # Real videos and photos live beside the repository, never inside it (see PROVENANCE.md there).
-SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
-VIDEOS = SHARED_DATA / "videos"
-JAFFE = SHARED_DATA / "faces" / "jaffe"
-
-INTEL_CLASSROOM = "intel_classroom_preview.mp4"  # 3 s, 15 fps, 480x270, four adults
-CCTV_CLASSROOM = "classroom_children_cctv.mp4"  # 11 s, 20 fps, 640x352, small faces, audio
 
 
 # A closed local port: any HTTP(S) request made through it is refused at once, so DeepFace's
 # download attempt fails the same, and as fast, on a machine with internet as on one without.
-NO_NETWORK_PROXY = "http://127.0.0.1:9"
-
-
-def child_env(**extra: str) -> dict[str, str]:
-    """The environment for a child Python process of the tests.
-
-    The project is importable, there is no network, and variables that importing DeepFace in
-    this process sets (it switches TensorFlow to legacy Keras) are not passed on.
-    """
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("TF_USE_LEGACY_KERAS", "NO_PROXY", "no_proxy")}
-    for var in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
-        env[var] = NO_NETWORK_PROXY
-    env["PYTHONPATH"] = str(PROJECT_ROOT)
-    env.update(extra)
-    return env
-
-
-HOLD_OPEN = (
-    "import duckdb, sys; con = duckdb.connect(sys.argv[1]); print('ready', flush=True);"
-    " sys.stdin.read()"
-)
-
-
-@contextmanager
-def database_held_open(path: Path) -> Iterator[None]:
-    """Another process holds ``path`` open for writing, as a running analysis would."""
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_OPEN, str(path)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
-        yield
-    finally:
-        holder.communicate(timeout=60)  # closing its stdin lets it end
 
 
 def _require(path: Path, what: str) -> Path:
@@ -105,7 +59,7 @@ def deepface_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def detector(deepface_home: Path) -> MTCNNDetector:
-    from emotion_core.models import configure_environment, load_detector
+    from emotion_core.analysis.models import configure_environment, load_detector
 
     configure_environment()
     return load_detector()
@@ -113,7 +67,7 @@ def detector(deepface_home: Path) -> MTCNNDetector:
 
 @pytest.fixture(scope="session")
 def fer_model(deepface_home: Path) -> EmotionModel:
-    from emotion_core.models import configure_environment, load_emotion_model
+    from emotion_core.analysis.models import configure_environment, load_emotion_model
 
     configure_environment()
     return load_emotion_model("fer")
@@ -122,7 +76,7 @@ def fer_model(deepface_home: Path) -> EmotionModel:
 @pytest.fixture(scope="session")
 def dlib_embedder(deepface_home: Path) -> FaceEmbedder:
     """The offline face embedding model (its weights come from a pip package)."""
-    from emotion_core.models import configure_environment, load_embedder
+    from emotion_core.analysis.models import configure_environment, load_embedder
 
     configure_environment()
     return load_embedder("Dlib")
