@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-import ui
+import ui.frame
 
 st.set_page_config(page_title="Classroom mood", layout="wide")
-ui.require_access()  # before any page: a password beyond localhost, or no app at all
+ui.frame.require_access()  # before any page: a password beyond localhost, or no app at all
 pages = [
     st.Page("pages/0_Analyse.py", title="Analyse", icon=":material/video_library:", default=True),
     st.Page("pages/1_Class_overview.py", title="Class overview", icon=":material/area_chart:"),

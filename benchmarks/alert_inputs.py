@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from emotion_core.alerts.rules import expression_balance
+from emotion_core.alerts.timeline import expression_balance
 from emotion_core.core.alert_settings import Guards
 from emotion_core.core.labels import NEGATIVE_EMOTIONS, POSITIVE_EMOTIONS
 from emotion_core.store.store import Store

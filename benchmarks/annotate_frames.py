@@ -41,7 +41,8 @@ def analysed_frames(
     )
 
     configure_environment()
-    from emotion_core.analysis.pipeline import AnalysisSettings, analyse_frames
+    from emotion_core.analysis.pipeline import analyse_frames
+    from emotion_core.analysis.settings import AnalysisSettings
     from emotion_core.faces.tracking import IoUTracker
     from emotion_core.video.source import VideoSource
 

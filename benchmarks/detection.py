@@ -356,7 +356,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def analysis_settings(args: argparse.Namespace) -> Any:
-    from emotion_core.analysis.pipeline import AnalysisSettings
+    from emotion_core.analysis.settings import AnalysisSettings
 
     detector = MTCNNSettings(**{f.name: getattr(args, f.name) for f in fields(MTCNNSettings)})
     settings = AnalysisSettings(detector=detector, emotion_model=args.emotion_model)

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from emotion_core.emotion.classroom_backend import ClassroomEmotionNet
 from emotion_core.emotion.face_views import changed
 from emotion_core.training.fer2013 import FaceSet, load_public_test, training_split
-from emotion_core.training.train import RunLogError, held_out_settings, read_run_log
+from emotion_core.training.run_log import RunLogError, held_out_settings, read_run_log
 
 ROOT = Path(__file__).resolve().parents[1]
 VIEWS = {  # name: (shift x, shift y, zoom, turn in degrees)

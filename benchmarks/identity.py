@@ -40,7 +40,7 @@ The numbers
 * ``emotion_accuracy``: the share of matched faces whose ``top_emotion`` is the posed emotion.
 * ``orders``: for every order of the lessons (``"CAB"``: C first), the stored tracks replayed
   into an empty roster in that order, with what the pipeline does at the end of a lesson: its
-  tracks joined into people and matched to the roster (``emotion_core.identity.sampling.identify``), new
+  tracks joined into people and matched to the roster (``emotion_core.identity.people.identify``), new
   students for the unmatched, written with ``Store.finish_analysis`` into a scratch database,
   whose ``Store.reference_embeddings`` is the next lesson's roster. Scored as above, the first
   lesson of the order being the reference; ``orders_worst`` is the worst value of each number
@@ -311,9 +311,11 @@ def replay_students(videos: Sequence[Video], threshold: float, model: str = "rep
     once its frames are done (the roster read with ``Store.reference_embeddings``, the tracks
     joined and matched by ``identify``, the result written by ``Store.finish_analysis``, which
     creates the new students), in a scratch database."""
-    from emotion_core.analysis.pipeline import AnalysisSettings, track_identity_rows
-    from emotion_core.identity.sampling import RosterReferences, identify, students_of
-    from emotion_core.store.store import AnalysisSummary, Store, TrackIdentities, VideoRecord
+    from emotion_core.analysis.rows import track_identity_rows
+    from emotion_core.analysis.settings import AnalysisSettings
+    from emotion_core.identity.people import RosterReferences, identify, students_of
+    from emotion_core.store.records import AnalysisSummary, TrackIdentities, VideoRecord
+    from emotion_core.store.store import Store
 
     students = []
     with tempfile.TemporaryDirectory(prefix="identity-replay-") as tmp, \
@@ -452,7 +454,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     )
 
     configure_environment()
-    from emotion_core.analysis.pipeline import AnalysisSettings, analyse_video
+    from emotion_core.analysis.pipeline import analyse_video
+    from emotion_core.analysis.settings import AnalysisSettings
     from emotion_core.store.store import Store
 
     settings = AnalysisSettings(

@@ -61,7 +61,7 @@ def embed_at_width(embedder: Any, images: list[np.ndarray], faces: list[Any], wi
 
     chips = []
     for image, found in zip(images, faces):
-        face = found.select(np.arange(len(found)) == int(np.argmax(found.scores)))
+        face = found.select([int(np.argmax(found.scores))])
         scale = 1.0 if not width else min(1.0, width / float(face.widths[0]))
         if scale < 1.0:
             image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)

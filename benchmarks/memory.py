@@ -10,7 +10,7 @@ The child's peak resident memory comes from the kernel (``os.wait4``'s ``ru_maxr
 nothing missed between samples); its resident memory is also sampled every ``--interval`` s, so
 the report shows the level at each quarter of the run. Both videos are encoded the same way, so
 only their length differs. Target: ``ratio`` = long peak / short peak <= 1.2. The analysis's
-embedding helper (a child process, ``emotion_core/embedding_worker.py``) is sampled too:
+embedding helper (a child process, ``emotion_core/identity/worker.py``) is sampled too:
 ``helper_peak_rss_mb``, and ``ratio_with_helper`` for the two processes' peaks added up.
 
 Usage::

@@ -226,7 +226,7 @@ def run(
         load_embedder,
         load_emotion_model,
     )
-    from emotion_core.analysis.pipeline import AnalysisSettings
+    from emotion_core.analysis.settings import AnalysisSettings
     from emotion_core.faces.mtcnn import MTCNNSettings
     from emotion_core.video.source import VideoSource
 

@@ -42,7 +42,8 @@ import numpy as np
 import pandas as pd
 
 from emotion_core.core.labels import EMOTIONS
-from emotion_core.store.store import AnalysisSummary, Store, VideoRecord
+from emotion_core.store.records import AnalysisSummary, VideoRecord
+from emotion_core.store.store import Store
 
 RULES = ("sustained_negative", "below_own_baseline", "apart_from_class", "sharp_drop")
 

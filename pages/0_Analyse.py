@@ -7,38 +7,23 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-import ui
-from emotion_core import queries
+import ui.changes
+import ui.data
+import ui.frame
 from emotion_core.analysis.jobs import DONE, FAILED, QUEUED, Job, JobQueue
-from emotion_core.analysis.pipeline import AnalysisSettings
-from emotion_core.core.paths import SAMPLE_VIDEO, upload_dir
+from emotion_core.core.paths import SAMPLE_VIDEO
+from emotion_core.store import queries
 from emotion_core.store.privacy import Removal
 from emotion_core.store.settings import MAX_RETENTION_DAYS
 from emotion_core.store.store import Store
-from emotion_core.video.uploads import VIDEO_SUFFIXES, save_upload
+from emotion_core.video.uploads import VIDEO_SUFFIXES
 
 SAMPLE_GROUP = "Demo class"
 RECENT_JOBS = 8  # shown on the page; older ones are in the lessons table
 
 
-def queue_jobs(videos: list[tuple[str, object]], group: str, lesson_date: date, fps: float,
-               new_students: bool = True, thumbnails: bool = False) -> None:
-    """Save the uploads (``(name, file)``; a file of None is the sample) and queue them."""
-    path = ui.db_path()
-    queue = ui.job_queue(str(path))
-    settings = AnalysisSettings(
-        sample_fps=fps, identify_new_students=new_students, store_thumbnails=thumbnails
-    )
-    for name, data in videos:
-        video = SAMPLE_VIDEO if data is None else save_upload(name, data, upload_dir(path))
-        queue.submit(
-            video, name=name, class_group=group or None, recorded_on=lesson_date,
-            settings=settings,
-        )
-
-
 def show_job(queue: JobQueue, job: Job) -> None:
-    name = ui.plain(job.name)
+    name = ui.frame.plain(job.name)
     if job.status == DONE and job.result is not None:
         r = job.result
         st.success(
@@ -46,7 +31,7 @@ def show_job(queue: JobQueue, job: Job) -> None:
             f"{r.tracks} tracks, analysed in {r.seconds:.0f} s with {r.emotion_model}."
         )
     elif job.status == FAILED:
-        st.error(f"**{name}**: not analysed: {ui.plain(job.error or '')}")
+        st.error(f"**{name}**: not analysed: {ui.frame.plain(job.error or '')}")
     elif job.status == QUEUED:
         ahead = queue.ahead_of(job.job_id)
         st.progress(0.0, text=f"{name}: waiting for {ahead} analysis(es) ahead of it")
@@ -55,7 +40,7 @@ def show_job(queue: JobQueue, job: Job) -> None:
         if p is None:
             st.progress(0.0, text=f"{name}: starting (the first time, loading the models)…")
         else:
-            eta = f", about {ui.minutes(p.eta_s)} left" if p.eta_s is not None else ""
+            eta = f", about {ui.frame.minutes(p.eta_s)} left" if p.eta_s is not None else ""
             st.progress(
                 p.fraction,
                 text=f"{name}: {p.frames_done} of {p.frames_total} frames, "
@@ -84,7 +69,9 @@ def analyses_panel(queue: JobQueue) -> None:
 
 def what_was_seen(store: Store, version: str, lessons: pd.DataFrame) -> None:
     """A few frames of a chosen lesson with the stored faces drawn on them."""
-    lessons = lessons.assign(video=[ui.video_file(store, row) for _, row in lessons.iterrows()])
+    lessons = lessons.assign(
+        video=[ui.data.video_file(store, row) for _, row in lessons.iterrows()]
+    )
     available = lessons[lessons["video"].notna()]
     st.subheader("What the machine saw")
     if available.empty:
@@ -105,14 +92,14 @@ def what_was_seen(store: Store, version: str, lessons: pd.DataFrame) -> None:
         "the lesson) and the most likely expression with its probability. Frames are read "
         "again from the video; no frame is stored."
     )
-    frames = ui.annotated_frames(store, str(store.path), version, chosen, str(video))
+    frames = ui.data.annotated_frames(store, str(store.path), version, chosen, str(video))
     for column, (image, caption) in zip(st.columns(len(frames) or 1), frames):
         column.image(image, caption=caption, width="stretch")
 
 
 def removed(removal: Removal) -> str:
     lesson = removal.lessons[0]
-    return (f"Deleted **{ui.plain(lesson['file_name'])}** ({lesson['lesson_date']}): "
+    return (f"Deleted **{ui.frame.plain(lesson['file_name'])}** ({lesson['lesson_date']}): "
             f"{removal.describe().removeprefix('removed ')}.")
 
 
@@ -124,7 +111,7 @@ def purged(removal: Removal) -> str:
 
 def retention_setting(store: Store) -> None:
     """Keep lessons until deleted, or purge them a number of days after their date."""
-    days = store.retention_days()
+    days = ui.data.retention_days(store)
     st.markdown("**How long lessons are kept**")
     purge = st.checkbox("Purge lessons after a retention period", value=days is not None,
                         key="retention_on")
@@ -137,16 +124,12 @@ def retention_setting(store: Store) -> None:
     )
     wanted = int(chosen) if purge else None
     if st.button("Save retention period", disabled=wanted == days):
-        def save_and_purge(value: int | None) -> Removal:
-            store.set_setting("retention_days", value)
-            return store.purge_expired()
-
-        ui.change_data(save_and_purge, wanted, done=purged)
+        ui.changes.change_data(ui.changes.save_retention, store, wanted, done=purged)
 
 
 def delete_lesson(store: Store) -> None:
     """Pick a lesson, confirm, delete it with everything derived from it."""
-    stored = store.stored_lessons()
+    stored = ui.data.stored_lessons(store)
     st.markdown("**Delete a lesson**")
     if stored.empty:
         st.write("No lesson is stored.")
@@ -162,14 +145,14 @@ def delete_lesson(store: Store) -> None:
     st.caption("Removes the lesson's observations, face embeddings, thumbnails and alerts, the "
                "students seen in no other lesson, and its uploaded video. It cannot be undone.")
     name = stored.set_index("video_id").loc[chosen, "file_name"]
-    sure = st.checkbox(f"Yes, delete {ui.plain(name)} and everything derived from it",
+    sure = st.checkbox(f"Yes, delete {ui.frame.plain(name)} and everything derived from it",
                        key=f"delete_lesson_sure_{chosen}")
     if st.button("Delete lesson", type="primary", disabled=not sure, key="do_delete_lesson"):
-        ui.change_data(store.delete_lesson, chosen, done=removed)
+        ui.changes.change_data(store.delete_lesson, chosen, done=removed)
 
 
 def keeping_and_deleting(store: Store) -> None:
-    removal = ui.daily_purge(str(store.path), date.today())
+    removal = ui.data.daily_purge(str(store.path), date.today())
     with st.expander("Keeping and deleting lessons"):
         if removal.lessons:
             st.info(f"Today's purge {removal.describe()} past the retention period.")
@@ -181,16 +164,16 @@ def keeping_and_deleting(store: Store) -> None:
 st.title("Classroom mood")
 st.caption(
     "Finds the faces in a lesson video and reads each face's expression as probabilities over "
-    "seven classes (angry, disgust, fear, happy, sad, surprise, neutral). " + ui.CAVEAT
+    "seven classes (angry, disgust, fear, happy, sad, surprise, neutral). " + ui.frame.CAVEAT
 )
 with st.container(border=True):
-    st.markdown(ui.WHAT_IT_INFERS)
-    st.warning(ui.LEGAL_NOTICE, icon=":material/gavel:")
+    st.markdown(ui.frame.WHAT_IT_INFERS)
+    st.warning(ui.frame.LEGAL_NOTICE, icon=":material/gavel:")
 
-queue = ui.open_queue()  # None until the first analysis creates the database
+queue = ui.data.open_queue()  # None until the first analysis creates the database
 store = queue.store if queue is not None else None
 version = queries.data_version(store) if store is not None else ""
-lessons = ui.lessons(store, str(store.path), version) if store is not None else None
+lessons = ui.data.lessons(store, str(store.path), version) if store is not None else None
 
 if queue is None or (lessons.empty and not queue.jobs()):
     st.info(
@@ -199,7 +182,7 @@ if queue is None or (lessons.empty and not queue.jobs()):
         "public-domain photos, not real pupils)."
     )
     if st.button("Try the sample lesson", type="primary"):
-        queue_jobs([(SAMPLE_VIDEO.name, None)], SAMPLE_GROUP, date.today(), 2.0)
+        ui.changes.queue_jobs([(SAMPLE_VIDEO.name, None)], SAMPLE_GROUP, date.today(), 2.0)
         st.rerun()
 
 with st.form("analyse", clear_on_submit=True):
@@ -236,10 +219,10 @@ if submitted:
     if not chosen:
         st.info("Choose one or more video files first (or tick the sample lesson).")
     else:
-        queue_jobs(chosen, group, lesson_date, sample_fps, new_students, thumbnails)
+        ui.changes.queue_jobs(chosen, group, lesson_date, sample_fps, new_students, thumbnails)
         st.rerun()
 
-ui.show_change()
+ui.changes.show_change()
 if queue is not None:
     analyses_panel(queue)
 

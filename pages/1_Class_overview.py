@@ -2,62 +2,38 @@
 
 from __future__ import annotations
 
-import altair as alt
-import pandas as pd
 import streamlit as st
 
-import ui
-from emotion_core import queries
+import ui.charts
+import ui.data
+import ui.frame
 from emotion_core.core.labels import EMOTIONS
+from emotion_core.store import queries
 
 st.title("Class overview")
 st.caption(
     "The share of each expression among all faces seen, over lesson time and from lesson to "
-    "lesson. " + ui.CAVEAT
+    "lesson. " + ui.frame.CAVEAT
 )
 
 
-def index_chart(lessons: pd.DataFrame) -> alt.LayerChart:
-    """The mood index of each lesson, in the order they were held."""
-    data = lessons.assign(lesson=[
-        f"{r.lesson_date:%d %b %Y} · {r.file_name}" for r in lessons.itertuples()
-    ])
-    points = alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=80)).encode(
-        x=alt.X("lesson:N", sort=None, title=None, axis=alt.Axis(labelAngle=-20, labelLimit=240)),
-        y=alt.Y("mood_index:Q", title="positive minus negative", scale=alt.Scale(domain=[-1, 1])),
-        tooltip=[
-            alt.Tooltip("lesson_date:T", title="date"),
-            alt.Tooltip("file_name:N", title="video"),
-            alt.Tooltip("mood_index:Q", title="mood index", format="+.2f"),
-            alt.Tooltip("happy:Q", title="happy", format=".1%"),
-            alt.Tooltip("tracks:Q", title="face tracks"),
-        ],
-    )
-    zero = alt.Chart(pd.DataFrame({"y": [0]})).mark_rule(color="grey", strokeDash=[4, 4]).encode(
-        y="y:Q"
-    )
-    return (zero + points).properties(
-        height=260, title="Mood index over lessons", autosize=ui.FIT_WIDTH
-    )
-
-
-store = ui.open_store()
+store = ui.data.open_store()
 if store is None:
-    st.info(f"**No lesson has been analysed yet.** {ui.GO_ANALYSE}")
+    st.info(f"**No lesson has been analysed yet.** {ui.frame.GO_ANALYSE}")
     st.stop()
 path, version = str(store.path), queries.data_version(store)
-groups = ui.class_groups(store, path, version)
+groups = ui.data.class_groups(store, path, version)
 if not groups:
-    st.info(f"**No analysis has finished yet.** {ui.GO_ANALYSE}")
+    st.info(f"**No analysis has finished yet.** {ui.frame.GO_ANALYSE}")
     st.stop()
 
 left, right = st.columns(2)
 group = left.selectbox("Class", groups)
-of_group = ui.lessons(store, path, version, group)
+of_group = ui.data.lessons(store, path, version, group)
 first, last = of_group["lesson_date"].min(), of_group["lesson_date"].max()
 picked = right.date_input("Lessons from … to", value=(first, last))
 start, end = (picked[0], picked[-1]) if isinstance(picked, tuple) and picked else (first, last)
-lessons = ui.lessons(store, path, version, group, start, end)
+lessons = ui.data.lessons(store, path, version, group, start, end)
 if lessons.empty:
     st.info("No lesson of this class falls in these dates: widen the date range.")
     st.stop()
@@ -71,11 +47,12 @@ shown = st.selectbox("Lesson", list(choices), format_func=choices.__getitem__)
 video_ids = tuple(lessons["video_id"]) if shown == 0 else (shown,)
 duration = float(lessons.set_index("video_id").loc[list(video_ids), "duration_s"].max())
 bin_s = queries.bin_seconds(duration)
-timeline = ui.emotion_timeline(store, path, version, video_ids, bin_s)
+timeline = ui.data.emotion_timeline(store, path, version, video_ids, bin_s)
 if timeline.empty:
     st.info("No face was found in these lessons, so there is nothing to show over time.")
 else:
-    st.altair_chart(ui.timeline_chart(timeline, "Expressions over lesson time"), width="stretch")
+    st.altair_chart(ui.charts.timeline_chart(timeline, "Expressions over lesson time"),
+                    width="stretch")
     st.caption(
         f"Each band is the mean probability of one expression over every face seen in a "
         f"{bin_s:.0f}-second window; hover for the exact numbers."
@@ -97,7 +74,7 @@ st.dataframe(
         for e in EMOTIONS
     },
 )
-st.altair_chart(index_chart(lessons), width="stretch")
+st.altair_chart(ui.charts.index_chart(lessons), width="stretch")
 st.caption(
     "Mood index: the mean probability of *happy* minus that of *angry, disgust, fear* and *sad* "
     "over all faces of a lesson, from -1 to +1."

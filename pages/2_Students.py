@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
-import ui
-from emotion_core import queries
+import ui.changes
+import ui.charts
+import ui.data
+import ui.frame
 from emotion_core.core.labels import EMOTIONS
+from emotion_core.store import queries
 
 st.title("Students")
 st.caption(
     "Each student appears under a pseudonymous name (\"Student 7\") that you can change. "
-    + ui.CAVEAT
+    + ui.frame.CAVEAT
 )
 ALL_CLASSES = "all classes"
 TURN_OFF = (
@@ -33,38 +35,6 @@ TURN_ON = (
 )
 
 
-def profile_chart(profile: pd.DataFrame) -> alt.Chart:
-    return alt.Chart(profile.assign(emotion=profile["emotion"].astype(str))).mark_bar().encode(
-        x=alt.X("emotion:N", sort=list(EMOTIONS), title=None, axis=alt.Axis(labelAngle=0)),
-        xOffset=alt.XOffset("who:N", sort=["student", "class"]),
-        y=alt.Y("share:Q", axis=alt.Axis(format="%"), title="mean probability"),
-        color=alt.Color("who:N", sort=["student", "class"], title=None,
-                        scale=alt.Scale(range=["#2f6f9f", "#b8c4ce"]),
-                        legend=alt.Legend(orient="top")),
-        tooltip=[alt.Tooltip("who:N"), alt.Tooltip("emotion:N"),
-                 alt.Tooltip("share:Q", format=".1%")],
-    ).properties(
-        height=260, title="Expressions: this student against the class", autosize=ui.FIT_WIDTH
-    )
-
-
-def lessons_chart(moods: pd.DataFrame, name: str) -> alt.Chart:
-    data = moods.assign(lesson=[f"{r.lesson_date:%d %b %Y} · {r.file_name}"
-                                for r in moods.itertuples()]).melt(
-        id_vars=["lesson", "lesson_date", "file_name"],
-        value_vars=["mood_index", "class_mood_index"], var_name="who", value_name="index",
-    ).replace({"who": {"mood_index": name, "class_mood_index": "class"}})
-    return alt.Chart(data).mark_line(point=True).encode(
-        x=alt.X("lesson:N", sort=None, title=None, axis=alt.Axis(labelAngle=-20, labelLimit=240)),
-        y=alt.Y("index:Q", scale=alt.Scale(domain=[-1, 1]), title="mood index"),
-        color=alt.Color("who:N", sort=[name, "class"], title=None,
-                        scale=alt.Scale(range=["#2f6f9f", "#b8c4ce"]),
-                        legend=alt.Legend(orient="top")),
-        tooltip=[alt.Tooltip("lesson:N"), alt.Tooltip("who:N"),
-                 alt.Tooltip("index:Q", title="mood index", format="+.2f")],
-    ).properties(height=240, title="Mood index across lessons", autosize=ui.FIT_WIDTH)
-
-
 def corrections(store, student: pd.Series, roster: pd.DataFrame) -> None:  # type: ignore[no-untyped-def]
     """Rename, merge, split off a track, delete: each asks for confirmation first."""
     sid, name = int(student["student_id"]), str(student["display_name"])
@@ -73,7 +43,7 @@ def corrections(store, student: pd.Series, roster: pd.DataFrame) -> None:  # typ
     with rename:
         new_name = st.text_input("New name", value=name, key=f"rename_{sid}")
         if st.button("Rename", key=f"do_rename_{sid}"):
-            ui.change_data(store.rename_student, sid, new_name)
+            ui.changes.change_data(store.rename_student, sid, new_name)
     with merge:
         others = roster[roster["student_id"] != sid]
         if not student["identification"]:
@@ -87,9 +57,9 @@ def corrections(store, student: pd.Series, roster: pd.DataFrame) -> None:  # typ
             sure = st.checkbox(f"Yes, {labels[other]} is {name}: make them one student",
                                key=f"merge_sure_{sid}")
             if st.button("Merge", key=f"do_merge_{sid}", disabled=not sure):
-                ui.change_data(store.merge_students, sid, other)
+                ui.changes.change_data(store.merge_students, sid, other)
     with split:
-        tracks = store.student_tracks(sid)
+        tracks = ui.data.student_tracks(store, sid)
         labels = {
             (int(r.video_id), int(r.track_id)):
                 f"{r.file_name}, {r.first_seen_s:.0f}–{r.last_seen_s:.0f} s (track {r.track_id})"
@@ -100,14 +70,14 @@ def corrections(store, student: pd.Series, roster: pd.DataFrame) -> None:  # typ
         chosen = st.selectbox("Sighting", list(labels), format_func=labels.__getitem__,
                               key=f"split_{sid}")
         if st.button("Split off", key=f"do_split_{sid}", disabled=len(labels) < 2):
-            ui.change_data(store.split_track, *chosen)
+            ui.changes.change_data(store.split_track, *chosen)
     with delete:
         st.caption("Removes the student with everything stored about them: every observation, "
                    "face embedding, thumbnail and alert, and their row in the consent register. "
                    "It cannot be undone.")
         sure = st.checkbox(f"Yes, delete {name} and all their data", key=f"delete_sure_{sid}")
         if st.button("Delete", key=f"do_delete_{sid}", type="primary", disabled=not sure):
-            ui.change_data(store.delete_student, sid)
+            ui.changes.change_data(store.delete_student, sid)
 
 
 def consent(store, student: pd.Series) -> None:  # type: ignore[no-untyped-def]
@@ -130,31 +100,31 @@ def consent(store, student: pd.Series) -> None:  # type: ignore[no-untyped-def]
     sure = st.checkbox("I have read what this does", key=f"consent_sure_{sid}")
     label = f"Turn identification {'on' if wanted else 'off'} for {name}"
     if st.button(label, key=f"do_consent_{sid}", type="primary", disabled=not sure):
-        ui.change_data(store.set_identification, sid, wanted, why)
+        ui.changes.change_data(store.set_identification, sid, wanted, why)
 
 
 def thumbnail(store, student: pd.Series) -> None:  # type: ignore[no-untyped-def]
-    held = store.student_thumbnail(int(student["student_id"]))
+    held = ui.data.student_thumbnail(store, int(student["student_id"]))
     if held is not None:
         st.image(held["jpeg"], width=96, caption=(
             f"{student['display_name']}, from {held['file_name']} at "
-            f"{ui.minutes(held['observed_at_s'] or 0.0)}"
+            f"{ui.frame.minutes(held['observed_at_s'] or 0.0)}"
         ))
 
 
-store = ui.open_store()
+store = ui.data.open_store()
 if store is None:
-    st.info(f"**No lesson has been analysed yet.** {ui.GO_ANALYSE}")
+    st.info(f"**No lesson has been analysed yet.** {ui.frame.GO_ANALYSE}")
     st.stop()
 
 path, version = str(store.path), queries.data_version(store)
-groups = [g for g in ui.class_groups(store, path, version) if g != queries.NO_GROUP]
+groups = [g for g in ui.data.class_groups(store, path, version) if g != queries.NO_GROUP]
 group = st.selectbox("Class", [ALL_CLASSES, *groups])
-roster = ui.roster(store, path, version, None if group == ALL_CLASSES else group)
+roster = ui.data.roster(store, path, version, None if group == ALL_CLASSES else group)
 if roster.empty:
     st.info(
         "**No students are known yet.** Students appear here once a lesson has been analysed "
-        f"with identification on. {ui.GO_ANALYSE}"
+        f"with identification on. {ui.frame.GO_ANALYSE}"
     )
     st.stop()
 
@@ -185,7 +155,7 @@ st.subheader(str(student["display_name"]))
 thumbnail(store, student)
 st.download_button(
     f"Download everything stored about {student['display_name']}",
-    data=lambda: store.student_export_bytes(chosen), file_name=f"student_{chosen}.zip",
+    data=lambda: ui.data.student_export(store, chosen), file_name=f"student_{chosen}.zip",
     mime="application/zip", on_click="ignore", key=f"export_{chosen}",
     help="A subject access export: one zip with the student's row, every observation of them "
          "with its lesson, the alerts about them with what was decided, and their face "
@@ -206,18 +176,18 @@ if not student["identification"] or not student["lessons"]:
     st.stop()
 
 left, right = st.columns(2)
-left.altair_chart(profile_chart(ui.student_profile(store, path, version, chosen)),
-                  width="stretch")
-moods = ui.student_lesson_moods(store, path, version, chosen)
-right.altair_chart(lessons_chart(moods, str(student["display_name"])), width="stretch")
+profile = ui.data.student_profile(store, path, version, chosen)
+left.altair_chart(ui.charts.profile_chart(profile), width="stretch")
+moods = ui.data.student_lesson_moods(store, path, version, chosen)
+right.altair_chart(ui.charts.lessons_chart(moods, str(student["display_name"])), width="stretch")
 
 lesson_names = {int(r.video_id): f"{r.lesson_date}: {r.file_name}" for r in moods.itertuples()}
 lesson = st.selectbox("Lesson", list(lesson_names)[::-1], format_func=lesson_names.__getitem__)
-lessons = ui.lessons(store, path, version)
+lessons = ui.data.lessons(store, path, version)
 duration = float(lessons.set_index("video_id").loc[lesson, "duration_s"])
-timeline = ui.emotion_timeline(store, path, version, (lesson,), queries.bin_seconds(duration),
-                               chosen)
-st.altair_chart(ui.timeline_chart(timeline, "Within the lesson"), width="stretch")
+timeline = ui.data.emotion_timeline(store, path, version, (lesson,),
+                                    queries.bin_seconds(duration), chosen)
+st.altair_chart(ui.charts.timeline_chart(timeline, "Within the lesson"), width="stretch")
 
 with st.expander("Correct who is who"):
     corrections(store, student, roster)

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
-import ui
-from emotion_core import queries
-from emotion_core.alerts.checks import AlertEvidence, alert_evidence, check_alerts, current_alerts
+import ui.changes
+import ui.charts
+import ui.data
+from emotion_core.alerts.checks import alert_evidence, current_alerts
 from emotion_core.alerts.rules import BALANCE_WORDS, RULES, clock
+from emotion_core.store import queries
 
 st.set_page_config(page_title="Alerts · Classroom mood", layout="wide")
-
-
-@st.cache_data(ttl=60, show_spinner="Checking the lessons for alerts…")
-def checked(path: str, version: str) -> str:
-    """Check the alerts at most once a minute, and at once when a lesson lands (``version``):
-    a check that finds nothing changed still reads a fingerprint of every observation."""
-    store = ui.open_store()
-    return check_alerts(store).describe() if store is not None else ""
 
 
 def student_name(student_id: int) -> str:
@@ -33,43 +26,6 @@ def alert_label(alert: pd.Series) -> str:
             f"{clock(alert['window_end_s'])} · {alert['status']}")
 
 
-def evidence_chart(evidence: AlertEvidence) -> alt.LayerChart:
-    """The student's smoothed series over the lesson, the alert's window shaded; the share of
-    negative readings for the sustained-negative rule, the expression balance (and the class's)
-    for the others."""
-    series = evidence.series.assign(minute=evidence.series["t_s"] / 60)
-    start, end = evidence.window
-    window = alt.Chart(pd.DataFrame({"start": [start / 60], "end": [end / 60]})).mark_rect(
-        color="#f0a202", opacity=0.2
-    ).encode(x="start:Q", x2="end:Q")
-    minute = alt.X("minute:Q", title="minutes into the lesson")
-    if evidence.rule.name == "sustained_negative":
-        lines = alt.Chart(series).mark_line(color="#b03a2e").encode(
-            minute, alt.Y("negative_share:Q", title="share read as negative",
-                          scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
-            tooltip=["minute:Q", alt.Tooltip("negative_share:Q", format=".0%")],
-        )
-        threshold = evidence.alert["numbers"].get("threshold")
-        if threshold is not None:
-            lines += alt.Chart(pd.DataFrame({"threshold": [threshold]})).mark_rule(
-                strokeDash=[4, 4], color="#b03a2e").encode(y="threshold:Q")
-    else:
-        whose = {"balance": "this student", "class_balance": "the rest of the class"}
-        long = series.melt(id_vars=["minute"], value_vars=list(whose), var_name="whose",
-                           value_name="value").replace({"whose": whose})
-        lines = alt.Chart(long).mark_line().encode(
-            minute, alt.Y("value:Q", title="expression balance"),
-            color=alt.Color("whose:N", title=None, legend=alt.Legend(orient="bottom"),
-                            scale=alt.Scale(domain=list(whose.values()),
-                                            range=["#2f6f9f", "#9a9a9a"])),
-            strokeDash=alt.StrokeDash("whose:N", legend=None,
-                                      scale=alt.Scale(domain=list(whose.values()),
-                                                      range=[[1, 0], [4, 3]])),
-            tooltip=["minute:Q", "whose:N", alt.Tooltip("value:Q", format="+.1f")],
-        )
-    return (window + lines).properties(height=260)
-
-
 st.title("Alerts")
 st.caption(
     "A flag is a prompt to look, never a finding about a child: each one shows the rule and the "
@@ -78,16 +34,15 @@ st.caption(
     "is analysed again."
 )
 
-store = ui.open_store()  # the server's one database connection, shared with the other pages
+store = ui.data.open_store()  # the server's one database connection, shared with the other pages
 if store is None:
     st.info("**No lesson has been analysed yet.** Analyse a lesson video first; the students "
             "the alert rules flag then appear here with the evidence for each flag.")
     st.stop()
 
-checked(str(store.path), queries.data_version(store))
-roster = store.students()
-NAMES = dict(zip(roster["student_id"].astype(int), roster["display_name"]))
-settings = store.alert_settings()  # the thresholds kept in the database
+ui.data.checked_alerts(str(store.path), queries.data_version(store))
+NAMES = ui.data.student_names(store)
+settings = ui.data.alert_settings(store)  # the thresholds kept in the database
 show_dismissed = st.toggle("Show dismissed alerts")
 alerts = current_alerts(store, include_dismissed=show_dismissed)
 
@@ -126,7 +81,7 @@ evidence = alert_evidence(store, int(chosen))
 alert = evidence.alert
 st.subheader(f"{student_name(int(alert['student_id']))}: {evidence.rule.title}")
 st.write(alert["summary"])
-st.altair_chart(evidence_chart(evidence), width="stretch")
+st.altair_chart(ui.charts.evidence_chart(evidence), width="stretch")
 st.caption(f"{evidence.rule.explain(settings)} The shaded stretch is the alert's window.")
 with st.expander("The numbers behind this alert"):
     st.json({"numbers": alert["numbers"], "thresholds": alert["thresholds"]})
@@ -146,5 +101,4 @@ if confirm.button("Confirm", disabled=alert["status"] == "confirmed",
 if reopen.button("Reopen", disabled=alert["status"] == "open"):
     decision = "open"
 if decision is not None:
-    store.review_alert(int(chosen), decision, note or None)
-    st.rerun()
+    ui.changes.review_alert(store, int(chosen), decision, note or None)

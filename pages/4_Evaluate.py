@@ -5,9 +5,10 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-import altair as alt
 import streamlit as st
 
+import ui.charts
+import ui.data
 from emotion_core.analysis.models import EMOTION_MODEL_CHOICES
 from emotion_core.core.labels import EMOTIONS
 from emotion_core.emotion.model import EmotionModelUnavailable
@@ -15,13 +16,6 @@ from emotion_core.evaluation.photos import LabelsError, photos_from, read_labels
 from emotion_core.evaluation.runner import EvaluationReport, evaluate
 
 st.set_page_config(page_title="Classroom mood — Evaluate", layout="wide")
-
-
-@st.cache_resource
-def models(emotion_model: str):  # type: ignore[no-untyped-def]
-    from emotion_core.analysis.models import load_detector, load_emotion_model
-
-    return load_detector(), load_emotion_model(emotion_model)
 
 
 st.title("Evaluate an emotion model")
@@ -56,7 +50,7 @@ def run(model_name: str, workdir: Path) -> EvaluationReport | None:
         return None
     try:
         with st.spinner("Loading the models (the first time takes a few seconds)…"):
-            detector, model = models(model_name)
+            detector, model = ui.data.detector_and_model(model_name)
     except EmotionModelUnavailable as exc:
         st.error(str(exc))
         return None
@@ -96,25 +90,7 @@ if report is not None:
         column_config={c: st.column_config.NumberColumn(format="%.3f") for c in ("precision", "recall", "f1")},
     )
     right.markdown("**Confusion matrix** (rows: the label, columns: what the model read)")
-    cells_chart = alt.Chart(report.confusion_table()).encode(
-        x=alt.X("predicted:N", sort=list(report.labels), title="model read"),
-        y=alt.Y("true:N", sort=list(report.labels), title="label"),
-    )
-    heat = cells_chart.mark_rect().encode(
-        color=alt.Color("share_of_true:Q", title="share of the label",
-                        scale=alt.Scale(scheme="blues", domain=[0, 1])),
-        tooltip=[
-            alt.Tooltip("true:N", title="label"),
-            alt.Tooltip("predicted:N", title="model read"),
-            alt.Tooltip("count:Q", title="photos"),
-            alt.Tooltip("share_of_true:Q", title="share of the label", format=".1%"),
-        ],
-    )
-    counts = cells_chart.mark_text().encode(
-        text="count:Q",
-        color=alt.condition(alt.datum.share_of_true > 0.5, alt.value("white"), alt.value("black")),
-    )
-    right.altair_chart((heat + counts).properties(height=360), width="stretch")
+    right.altair_chart(ui.charts.confusion_chart(report), width="stretch")
     for label, read_as in report.other_labels.items():
         readings = ", ".join(f"{emotion} {count}" for emotion, count in sorted(read_as.items()))
         st.caption(f"Labelled {label}, which is not one of the seven classes: read as {readings}.")

@@ -12,12 +12,6 @@ from emotion_core.emotion.model import EmotionModel
 from emotion_core.faces.mtcnn import MTCNNDetector
 from emotion_core.identity.embedders import FaceEmbedder
 
-# Real videos and photos live beside the repository, never inside it (see PROVENANCE.md there).
-
-
-# A closed local port: any HTTP(S) request made through it is refused at once, so DeepFace's
-# download attempt fails the same, and as fast, on a machine with internet as on one without.
-
 
 def _require(path: Path, what: str) -> Path:
     if not path.exists():

@@ -1,0 +1,1 @@
+"""Alert rules over the per-student time series, and running them over the store."""

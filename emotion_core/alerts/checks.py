@@ -1,6 +1,4 @@
-"""Running the alert rules over the database, and what the pages and the command line ask of
-alerts: the current list, one alert's evidence, and people's decisions (``Store.review_alert``).
-"""
+"""Running the alert rules over the database; the alerts, evidence and decisions people see."""
 
 from __future__ import annotations
 
@@ -10,16 +8,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from emotion_core.alerts.rules import (
-    OBSERVATION_INPUTS,
-    RULES,
-    RULES_VERSION,
-    Rule,
-    find_alerts,
-    guards_of,
-    lesson_timeline,
-    match_alerts,
-)
+from emotion_core.alerts.finding import find_alerts, match_alerts
+from emotion_core.alerts.found import guards_of
+from emotion_core.alerts.rules import RULES, RULES_VERSION, Rule
+from emotion_core.alerts.timeline import OBSERVATION_INPUTS, lesson_timeline
 from emotion_core.core.alert_settings import AlertSettings
 from emotion_core.store.store import Store
 

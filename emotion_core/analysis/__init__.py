@@ -1,0 +1,1 @@
+"""analyse_video, the background job queue, annotated frames, and loading models once per process."""

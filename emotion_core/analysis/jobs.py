@@ -31,7 +31,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
-from emotion_core.analysis.pipeline import AnalysisResult, AnalysisSettings, analyse_video
+from emotion_core.analysis.pipeline import analyse_video
+from emotion_core.analysis.settings import AnalysisResult, AnalysisSettings
 from emotion_core.core.types import Progress
 from emotion_core.emotion.model import EmotionModel
 from emotion_core.faces.detector import FaceDetector

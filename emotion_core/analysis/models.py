@@ -197,7 +197,7 @@ def started_helpers() -> list[EmbeddingHelper]:
 
 
 def embedding_helper(embedder: FaceEmbedder) -> EmbeddingHelper | None:
-    """A second process embedding with ``embedder``'s model (``embedding_worker.py``), started
+    """A second process embedding with ``embedder``'s model (``identity/worker.py``), started
     once per process and kept (a new one if it stopped); None where the model needs TensorFlow
     (only ``Dlib`` runs there) or the machine has a single core."""
     if not isinstance(embedder, DlibEmbedder) or embedder.name not in WORKER_MODELS:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -89,16 +90,58 @@ class Faces:
         keep = (boxes[:, 2] - boxes[:, 0] >= min_side) & (boxes[:, 3] - boxes[:, 1] >= min_side)
         return replace(self, boxes=boxes).select(keep)
 
-    def select(self, keep: np.ndarray) -> Faces:
-        """The faces where the boolean mask ``keep`` is true."""
+    def select(self, keep: np.ndarray | Sequence[int] | Sequence[bool]) -> Faces:
+        """The faces where the boolean mask ``keep`` is true, or at the indices ``keep``, in
+        their order."""
+        rows = np.asarray(keep)
+        if rows.dtype != bool and rows.size == 0:
+            rows = rows.astype(np.intp)  # NumPy makes floats of an empty list: no face
         return replace(
             self,
-            boxes=self.boxes[keep],
-            scores=self.scores[keep],
-            landmarks=self.landmarks[keep],
-            emotions=None if self.emotions is None else self.emotions[keep],
-            track_ids=None if self.track_ids is None else self.track_ids[keep],
+            boxes=self.boxes[rows],
+            scores=self.scores[rows],
+            landmarks=self.landmarks[rows],
+            emotions=None if self.emotions is None else self.emotions[rows],
+            track_ids=None if self.track_ids is None else self.track_ids[rows],
         )
+
+    @classmethod
+    def empty(cls, frame: Frame) -> Faces:
+        """No face, in ``frame``."""
+        return cls(frame.index, frame.time_s)
+
+    @classmethod
+    def concat(cls, frame: Frame, parts: Sequence[Faces]) -> Faces:
+        """The faces of ``parts``, all of ``frame``, one after the other.
+
+        Emotions and track ids are kept where every part has them, and left unset where none
+        has; parts that disagree on that are an error, as are parts of another frame.
+        """
+        if any(p.frame_index != frame.index for p in parts):
+            raise ValueError(f"faces of another frame than frame {frame.index}")
+        if not parts:
+            return cls.empty(frame)
+        return cls(
+            frame_index=frame.index,
+            time_s=frame.time_s,
+            boxes=np.concatenate([p.boxes for p in parts]).astype(np.float32, copy=False),
+            scores=np.concatenate([p.scores for p in parts]).astype(np.float32, copy=False),
+            landmarks=np.concatenate([p.landmarks for p in parts]).astype(np.float32, copy=False),
+            emotions=_concat_optional("emotions", [p.emotions for p in parts], np.float32),
+            track_ids=_concat_optional("track_ids", [p.track_ids for p in parts], np.int64),
+        )
+
+
+def _concat_optional(
+    name: str, arrays: Sequence[np.ndarray | None], dtype: type
+) -> np.ndarray | None:
+    """The ``arrays`` one after the other when all are set, None when none is."""
+    given = [a for a in arrays if a is not None]
+    if not given:
+        return None
+    if len(given) < len(arrays):
+        raise ValueError(f"some faces have {name} and some have not")
+    return np.concatenate(given).astype(dtype, copy=False)
 
 
 @dataclass(frozen=True)

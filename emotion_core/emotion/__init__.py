@@ -1,0 +1,1 @@
+"""The EmotionModel interface, batched classification, ensembles, and one module per backend."""

@@ -11,7 +11,7 @@ from emotion_core.core.paths import MODELS_DIR
 from emotion_core.emotion.model import FACES_PER_CALL, EmotionModelUnavailable, normalised_rows
 from emotion_core.onnx.runtime import OnnxModelUnusable, onnx_session, run_in_pieces
 
-# Our own model (emotion_core/training.py), committed with its model card.
+# Our own model (emotion_core/training/), committed with its model card.
 CLASSROOM_MODEL_PATH = MODELS_DIR / "classroom_emotion" / "model.onnx"
 
 

@@ -1,0 +1,1 @@
+"""Measuring an emotion model on labelled photos."""

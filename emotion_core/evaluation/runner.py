@@ -52,7 +52,7 @@ def main_face(faces: Faces) -> Faces:
     if len(faces) <= 1:
         return faces
     areas = faces.widths * (faces.boxes[:, 3] - faces.boxes[:, 1])
-    return faces.select(np.arange(len(faces)) == int(np.argmax(areas)))
+    return faces.select([int(np.argmax(areas))])
 
 
 @dataclass

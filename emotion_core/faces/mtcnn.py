@@ -86,7 +86,7 @@ class MTCNNDetector:
 def _mtcnn_rows(mtcnn: Any, images: Sequence[np.ndarray], **knobs: Any) -> np.ndarray:
     """MTCNN's rows [image, x1, y1, x2, y2, score, 5 x, 5 y] (float32, N×16) for ``images``,
     as mtcnn 1.0's ``detect_faces(images, output_type="numpy", box_format="xyxy", **knobs)``
-    gives them, to the bit (``tests/test_detection.py``).
+    gives them, to the bit (``tests/faces/test_detection.py``).
 
     mtcnn pads and stacks the batch, normalises it into new arrays and hands it to each of its
     three stages as NumPy, which TensorFlow then copies again for every pyramid level and for

@@ -6,7 +6,7 @@ TensorFlow's per-op overhead dominates; R- and O-Net read every candidate box. E
 rebuilt as an ONNX graph from the loaded Keras layers and weights (``keras_onnx.layer_to_onnx``),
 reads NHWC images and gives its outputs as the Keras model does, so the rest of mtcnn (pyramid,
 boxes, NMS) is unchanged. Its outputs are TensorFlow's to float rounding
-(``tests/test_detection.py``); the boxes it leads to are measured by ``benchmarks/detection.py``.
+(``tests/faces/test_detection.py``); the boxes it leads to are measured by ``benchmarks/detection.py``.
 """
 
 from __future__ import annotations

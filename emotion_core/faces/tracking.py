@@ -27,7 +27,7 @@ class IoUTracker:
     Tracks stay pure rather than long: where overlap alone cannot tell who is who (a face that
     also overlaps another live track by ``split_iou`` or more, or a track that another face
     overlaps that much, as when two people cross), the tracks involved end there and the faces
-    start new ones. Telling those short tracks apart is left to appearance (``identity.py``).
+    start new ones. Telling those short tracks apart is left to appearance (``identity/``).
     For the same reason a track seen in fewer than ``min_hits`` frames is not looked for again
     after a frame that misses it: such a track is often one born while people crossed, and the
     box it left behind is soon where the other person is.

@@ -1,0 +1,1 @@
+"""Face embeddings, the embedding worker process, track sampling, and joining tracks into people."""

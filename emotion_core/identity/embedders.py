@@ -1,16 +1,4 @@
-"""Face embeddings (identity vectors) behind one interface, computed through DeepFace's ``represent``.
-
-Two backends:
-
-- ``VGG-Face``: DeepFace's default recognition model. Its weights (``vgg_face_weights.h5``) are
-  downloaded by DeepFace into ``$DEEPFACE_HOME/.deepface/weights`` on a machine with internet.
-- ``Dlib``: dlib's ResNet (128-d), DeepFace's ``Dlib`` model. Its weight file ships inside the
-  ``face-recognition-models`` pip package under the very name DeepFace looks for, so it is linked
-  into DeepFace's weight folder and works offline; this is the offline default.
-
-Vectors are compared by cosine distance. Vectors of different models are never compared: each
-backend's ``name`` is stored with every vector and with every video it analysed.
-"""
+"""Face embeddings (identity vectors) behind one interface, through DeepFace's ``represent``."""
 
 from __future__ import annotations
 
@@ -52,6 +40,18 @@ class FaceEmbedder(Protocol):
     chip_size, 3) uint8 RGB; ``embed`` turns a batch of chips into (N, dimension) float32 rows of
     unit length. ``same_person_distance`` is the cosine distance under which two embeddings
     (or two means of embeddings) are taken to be the same person.
+
+    Two backends:
+
+    - ``VGG-Face``: DeepFace's default recognition model. Its weights (``vgg_face_weights.h5``)
+      are downloaded by DeepFace into ``$DEEPFACE_HOME/.deepface/weights`` on a machine with
+      internet.
+    - ``Dlib``: dlib's ResNet (128-d), DeepFace's ``Dlib`` model. Its weight file ships inside
+      the ``face-recognition-models`` pip package under the very name DeepFace looks for, so it
+      is linked into DeepFace's weight folder and works offline; this is the offline default.
+
+    Vectors are compared by cosine distance. Vectors of different models are never compared:
+    each backend's ``name`` is stored with every vector and with every video it analysed.
     """
 
     name: str
@@ -82,7 +82,7 @@ def cosine_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def represent_chips(represent: Callable[..., Any], model_name: str, chips: np.ndarray) -> list[Any]:
     """``chips`` (N, S, S, 3) RGB uint8, already aligned, through DeepFace's ``represent``
     (which reads BGR) with no detection: one embedding (a list of floats) per chip. The analysis
-    process and the embedding worker (``embedding_worker.py``) both call it."""
+    process and the embedding worker (``worker.py``) both call it."""
     bgr = [np.ascontiguousarray(chip[:, :, ::-1]) for chip in chips]
     results = represent(
         img_path=bgr, model_name=model_name, detector_backend="skip",

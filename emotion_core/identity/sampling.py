@@ -1,25 +1,17 @@
-"""Who is who: a few best face chips per track, their embeddings, and tracks joined into students.
-
-Within a video, ``TrackSampler`` keeps the best-quality chips of every track (at most
-``per_track``, spread out in time) and embeds them once the track ends, so the cost grows with the
-number of tracks, not with frames. At the end of the video ``identify`` joins the tracks into
-people by appearance, never joining two tracks seen in the same frame, and matches those people
-to the roster of known students in one global assignment; people it cannot match are new
-students. Nothing here touches the database: the store reads the roster and writes the result.
-"""
+"""The best face chips of each track of a video, embedded once the track ends."""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from emotion_core.core.thumbnails import encode_thumbnail
 from emotion_core.core.types import Faces
-from emotion_core.identity.embedders import FaceEmbedder, cosine_distances, unit_rows
+from emotion_core.identity.embedders import FaceEmbedder, unit_rows
 from emotion_core.identity.worker import EmbeddingHelper, HelperFailed, Pending
 
 log = logging.getLogger(__name__)
@@ -59,7 +51,7 @@ class TrackEmbedding:
     embedding: np.ndarray
     samples: int
     quality: float  # mean quality of the chips embedded
-    # the best of those chips as a small JPEG (thumbnails.py), only when the sampler keeps them
+    # the best of those chips as a small JPEG (core/thumbnails.py), when the sampler keeps them
     thumbnail: bytes | None = None
     thumbnail_quality: float = 0.0
     thumbnail_s: float | None = None  # when it was seen
@@ -82,15 +74,15 @@ def crop_around(image: np.ndarray, faces: Faces, index: int) -> tuple[np.ndarray
     """The part of ``image`` around face ``index`` and that face in the crop's coordinates.
 
     The crop starts at whole pixels, so dlib cuts the same chip from it as from the frame, to
-    the pixel, and VGG-Face's warp the same but for rounding (``tests/test_embedding.py``); a
-    chip is then cut only for the candidates that end up embedded, not for every face that
-    was once a track's best."""
+    the pixel, and VGG-Face's warp the same but for rounding
+    (``tests/identity/test_embedding.py``); a chip is then cut only for the candidates that end
+    up embedded, not for every face that was once a track's best."""
     x1, y1, x2, y2 = (float(v) for v in faces.boxes[index])
     pad = CROP_CONTEXT * max(x2 - x1, y2 - y1)
     height, width = image.shape[:2]
     x0, y0 = max(0, int(np.floor(x1 - pad))), max(0, int(np.floor(y1 - pad)))
     x_end, y_end = min(width, int(np.ceil(x2 + pad))), min(height, int(np.ceil(y2 + pad)))
-    one = faces.select(np.arange(len(faces)) == index)
+    one = faces.select([index])
     shift = np.array([x0, y0], dtype=np.float32)
     one = replace(one, boxes=one.boxes - np.tile(shift, 2), landmarks=one.landmarks - shift)
     return np.ascontiguousarray(image[y0:y_end, x0:x_end]), one
@@ -135,9 +127,9 @@ class TrackSampler:
     until their vectors are back); with ``keep_thumbnails`` each ended track also keeps its best
     chip, as a small JPEG.
 
-    With a ``helper`` (``embedding_worker.EmbeddingHelper``, a second process), ended tracks
-    are embedded there while this process goes on with the video, and the chips left at the end
-    are shared between the two; the vectors are the same either way.
+    With a ``helper`` (``worker.EmbeddingHelper``, a second process), ended tracks are embedded
+    there while this process goes on with the video, and the chips left at the end are shared
+    between the two; the vectors are the same either way.
     """
 
     def __init__(
@@ -289,157 +281,3 @@ class _Batch:
     chips: np.ndarray
     remote: Pending | None
     here: np.ndarray | None  # the vectors of the other chips, computed in this process
-
-
-@dataclass(frozen=True)
-class RosterReferences:
-    """The known students of one embedding model: ``centroids`` (M, D) unit rows, one a student."""
-
-    model: str
-    student_ids: np.ndarray
-    centroids: np.ndarray
-
-    @classmethod
-    def empty(cls, model: str, dimension: int = 0) -> RosterReferences:
-        return cls(model, np.zeros(0, dtype=np.int64), np.zeros((0, dimension), dtype=np.float32))
-
-    def __len__(self) -> int:
-        return len(self.student_ids)
-
-
-@dataclass(frozen=True)
-class Person:
-    """The tracks of one video that are one person, and the known student they are, if any."""
-
-    track_ids: tuple[int, ...]
-    student_id: int | None  # None: nobody on the roster; a new student
-    distance: float | None  # cosine distance to that student's reference
-
-
-def group_tracks(
-    tracks: Sequence[TrackEmbedding], co_occurring: Iterable[tuple[int, int]], threshold: float,
-) -> list[list[int]]:
-    """Tracks joined into people by appearance (indexes into ``tracks``).
-
-    Agglomerative, closest pair first, comparing the mean embeddings of the groups (each track
-    weighted by its number of embedded chips). Two groups are joined only while their distance
-    is under ``threshold`` and no track of one was seen in the same frame as a track of the
-    other.
-    """
-    n = len(tracks)
-    if n == 0:
-        return []
-    index = {t.track_id: i for i, t in enumerate(tracks)}
-    apart = np.zeros((n, n), dtype=bool)
-    for a, b in co_occurring:
-        if a in index and b in index:
-            apart[index[a], index[b]] = apart[index[b], index[a]] = True
-    sums = np.stack([t.embedding * t.samples for t in tracks]).astype(np.float64)
-    members: list[list[int] | None] = [[i] for i in range(n)]
-    dead = np.zeros(n, dtype=bool)
-    units = sums / np.clip(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12, None)
-    distance = (1.0 - units @ units.T).astype(np.float32)  # (n, n): 100 MB at 5,000 tracks
-    distance[apart] = np.inf
-    np.fill_diagonal(distance, np.inf)
-    # each row's nearest other group, kept up to date so a merge costs O(n), not O(n²)
-    nearest = distance.argmin(axis=1)
-    nearest_d = distance[np.arange(n), nearest]
-    while True:
-        a = int(np.argmin(nearest_d))
-        if not nearest_d[a] < threshold:
-            break
-        a, b = min(a, int(nearest[a])), max(a, int(nearest[a]))
-        members[a] = members[a] + members[b]  # type: ignore[operator]
-        members[b] = None
-        dead[b] = True
-        sums[a] += sums[b]
-        units[a] = sums[a] / max(float(np.linalg.norm(sums[a])), 1e-12)
-        apart[a] |= apart[b]
-        apart[:, a] = apart[a]
-        row = 1.0 - units @ units[a]
-        row[apart[a] | dead] = np.inf
-        row[a] = np.inf
-        distance[a], distance[:, a] = row, row
-        distance[b], distance[:, b] = np.inf, np.inf
-        nearest_d[b] = np.inf
-        nearest[a], nearest_d[a] = int(row.argmin()), float(row.min())
-        # rows whose nearest was a or b: look again; others may now be nearest to a
-        stale = np.flatnonzero((nearest == a) | (nearest == b))
-        for i in stale.tolist():
-            if i != a and members[i] is not None:
-                nearest[i] = int(distance[i].argmin())
-                nearest_d[i] = distance[i, nearest[i]]
-        closer = row < nearest_d
-        closer[a] = False
-        nearest[closer] = a
-        nearest_d[closer] = row[closer]
-    return [m for m in members if m is not None]
-
-
-def match_roster(
-    centroids: np.ndarray, roster: RosterReferences, threshold: float
-) -> list[tuple[int | None, float | None]]:
-    """For each person (rows of ``centroids``): the roster student they are, and the distance.
-
-    One global assignment (Hungarian, minimum total distance) of people to students: one
-    student takes at most one person of the video, and only at a distance under ``threshold``;
-    a person with no such student gets ``(None, None)`` and becomes a new student.
-    """
-    from scipy.optimize import linear_sum_assignment
-
-    n, m = len(centroids), len(roster)
-    if n == 0:
-        return []
-    if m == 0:
-        return [(None, None)] * n
-    distance = cosine_distances(centroids, roster.centroids).astype(np.float64)
-    forbidden = 1e6
-    # columns m.. are "a new student", one per person, at the threshold's cost
-    cost = np.full((n, m + n), forbidden)
-    cost[:, :m] = np.where(distance < threshold, distance, forbidden)
-    cost[np.arange(n), m + np.arange(n)] = threshold
-    rows, cols = linear_sum_assignment(cost)
-    matched: list[tuple[int | None, float | None]] = [(None, None)] * n
-    for row, col in zip(rows.tolist(), cols.tolist()):
-        if col < m and cost[row, col] < forbidden:
-            matched[row] = (int(roster.student_ids[col]), float(distance[row, col]))
-    return matched
-
-
-def identify(
-    tracks: Sequence[TrackEmbedding],
-    co_occurring: Iterable[tuple[int, int]],
-    roster: RosterReferences,
-    threshold: float,
-) -> list[Person]:
-    """The people of a video: its tracks joined by appearance and matched to the roster."""
-    groups = group_tracks(tracks, co_occurring, threshold)
-    centroids = np.stack([
-        unit_rows(sum(tracks[i].embedding * tracks[i].samples for i in g)[None])[0] for g in groups
-    ]) if groups else np.zeros((0, 0), dtype=np.float32)
-    matched = match_roster(centroids, roster, threshold)
-    return [
-        Person(tuple(sorted(tracks[i].track_id for i in g)), student, distance)
-        for g, (student, distance) in zip(groups, matched)
-    ]
-
-
-def students_of(
-    people: Sequence[Person], tracks: Sequence[TrackEmbedding], add_new: bool = True,
-    min_new_frames: int = 3,
-) -> list[Person]:
-    """The people who are, or become, students; the others stay anonymous (counted in the
-    class's figures, with no student and no embedding stored).
-
-    Everyone matched to the roster is kept. Somebody new becomes a new student only with
-    ``add_new``, and only when seen in at least ``min_new_frames`` sampled frames: a face seen
-    once or twice is more often a box caught between two people crossing, or half a face at the
-    edge of the frame, than a new pupil, and would otherwise become a student of its own and
-    split a real one's series.
-    """
-    frames = {t.track_id: t.observations for t in tracks}
-    return [
-        p for p in people
-        if p.student_id is not None
-        or (add_new and sum(frames.get(t, 0) for t in p.track_ids) >= min_new_frames)
-    ]

@@ -1,24 +1,4 @@
-"""A second process that embeds face chips, so that embedding uses two cores instead of one.
-
-dlib computes an embedding on one core and holds Python's lock while it does, so a thread cannot
-run two at once; a process can. ``EmbeddingHelper`` starts ``python -m
-emotion_core.identity.worker MODEL`` once, hands it batches of chips, and collects their
-vectors in the order it sent them, without ever blocking the analysis while the worker is busy.
-The worker runs the same DeepFace code as the analysis process (``DeepFace.represent`` is a thin
-front for ``deepface.modules.representation.represent``, which the worker calls directly so it
-does not load TensorFlow), so its vectors are the analysis process's own, to the bit.
-
-Only models that need no TensorFlow can run there: ``Dlib``. The chips never leave the machine:
-they go through a pipe to a child process and are not written anywhere.
-
-Protocol, little-endian, over the worker's stdin and stdout:
-
-- worker, once ready: ``RDY1`` + uint32 dimension; or ``ERR1`` + uint32 length + message, and it
-  exits;
-- analysis, per batch: ``JOB1`` + uint32 count, height, width + count·height·width·3 RGB bytes;
-- worker, per batch in order: ``VEC1`` + uint32 count, dimension + float32 rows; or ``ERR1`` as
-  above (that batch failed; the worker goes on).
-"""
+"""A second process that embeds face chips, so that embedding uses two cores instead of one."""
 
 from __future__ import annotations
 
@@ -45,6 +25,12 @@ WORKER_MODELS = ("Dlib",)
 # of the cores; a worker at the analysis's own priority slowed it by more than it took off it
 # (BENCHMARKS.md, Identity).
 WORKER_NICENESS = 10
+# Protocol, little-endian, over the worker's stdin and stdout:
+# - worker, once ready: ``RDY1`` + uint32 dimension; or ``ERR1`` + uint32 length + message, and
+#   it exits;
+# - analysis, per batch: ``JOB1`` + uint32 count, height, width + count·height·width·3 RGB bytes;
+# - worker, per batch in order: ``VEC1`` + uint32 count, dimension + float32 rows; or ``ERR1`` as
+#   above (that batch failed; the worker goes on).
 _U32 = struct.Struct("<I")
 _JOB = struct.Struct("<III")
 _VECTORS = struct.Struct("<II")
@@ -131,7 +117,19 @@ class Pending:
 
 class EmbeddingHelper:
     """A worker process for one embedding model, fed by a writer thread and read by a reader
-    thread so that ``submit`` returns at once. Thread-safe; batches come back in order."""
+    thread so that ``submit`` returns at once. Thread-safe; batches come back in order.
+
+    dlib computes an embedding on one core and holds Python's lock while it does, so a thread
+    cannot run two at once; a process can. This starts ``python -m emotion_core.identity.worker
+    MODEL`` once, hands it batches of chips, and collects their vectors in the order it sent
+    them, without ever blocking the analysis while the worker is busy. The worker runs the same
+    DeepFace code as the analysis process (``DeepFace.represent`` is a thin front for
+    ``deepface.modules.representation.represent``, which the worker calls directly so it does not
+    load TensorFlow), so its vectors are the analysis process's own, to the bit.
+
+    Only models that need no TensorFlow can run there: ``Dlib``. The chips never leave the
+    machine: they go through a pipe to a child process and are not written anywhere.
+    """
 
     def __init__(self, model_name: str) -> None:
         self.model_name = model_name

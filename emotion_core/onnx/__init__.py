@@ -1,0 +1,1 @@
+"""onnxruntime sessions, and Keras networks rebuilt as ONNX graphs."""

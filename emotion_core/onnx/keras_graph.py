@@ -5,7 +5,7 @@ most of its time on the overhead of small depthwise convolutions (1.8 ms a face 
 machine's CPU). The graph is built in memory from the loaded model's layers and weights, in the
 order Keras lists them; only the layer kinds such models use are known (``layer_to_onnx``),
 anything else is refused rather than guessed. Padding follows TensorFlow's ``same`` rule (the extra pixel
-after, not before), so the outputs are Keras's own to float rounding (``tests/test_emotion.py``).
+after, not before), so the outputs are Keras's own to float rounding (``tests/emotion/test_emotion.py``).
 
 Input: float32 (N, 1, H, W) for a grey model of input (H, W, 1); output: the model's last layer.
 ``layer_to_onnx`` also rebuilds MTCNN's networks, layer by layer (``mtcnn_onnx.py``).

@@ -1,0 +1,1 @@
+"""Training, exporting, averaging and describing our own emotion network (torch lives only here)."""

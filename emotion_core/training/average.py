@@ -28,21 +28,17 @@ import numpy as np
 
 from emotion_core.core.errors import ClassroomMoodError
 from emotion_core.core.files import file_sha256
-from emotion_core.core.labels import EMOTIONS
 from emotion_core.emotion.classroom_backend import ClassroomEmotionNet
+from emotion_core.training.export import ONNX_INPUT, ONNX_OUTPUT
 from emotion_core.training.fer2013 import DatasetError, FaceSet, load_public_test, training_split
-from emotion_core.training.train import (
-    CARD_FILE,
-    LOG_FILE,
+from emotion_core.training.measure import score
+from emotion_core.training.model_card import average_card, write_model_card
+from emotion_core.training.run_log import (
     MODEL_FILE,
-    ONNX_INPUT,
-    ONNX_OUTPUT,
     RunLogError,
     held_out_settings,
-    per_class_rows,
     read_run_log,
-    score,
-    table_row,
+    write_run_log,
 )
 
 
@@ -131,81 +127,6 @@ def measure(path: Path, val_set: FaceSet, public_test: FaceSet | None) -> dict[s
     return result
 
 
-def _member_row(name: str, log: dict[str, Any], sha256: str) -> str:
-    config = log["config"]
-    flip = log.get("public_test_flip") or {}
-    test = f"{flip['accuracy']:.3f} / {flip['macro_f1']:.3f}" if flip else "not measured"
-    return (f"| {name} | stem {config['stem']}, stages {tuple(config['stages'])} × "
-            f"{config['blocks']} blocks, {log['parameters']:,} parameters | {log['device']}, "
-            f"{log['epochs_run']} epochs, {log['seconds'] / 60:.1f} min, "
-            f"{log['faces_per_second']:.0f} faces/s | {test} | `{sha256}` |")
-
-
-def write_card(out: Path, names: Sequence[str], logs: Sequence[dict[str, Any]],
-               member_sha256: Sequence[str], metrics: dict[str, Any], command: str,
-               sha256: str) -> None:
-    val_faces = sum(r["support"] for r in metrics["validation"]["per_class"].values())
-    members = "\n".join(_member_row(name, log, digest)
-                        for name, log, digest in zip(names, logs, member_sha256))
-    commands = "\n".join(f"# {name}\n{log['command']}" for name, log in zip(names, logs))
-    card = f"""# Classroom mood emotion model (`{MODEL_FILE}`)
-
-The average of {len(logs)} small residual CNNs trained by this project with torch on FER2013. It
-reads a grey face as probabilities over the 7 FER2013 classes ({", ".join(EMOTIONS)}); the app
-runs it with onnxruntime.
-
-**What it is not.** Facial expression is not inner feeling. The networks were trained on web
-photos of mostly adult faces and are less accurate on children; the app shows their
-probabilities as trends, never as a verdict about a child.
-
-## Interface
-- Input `{ONNX_INPUT}`: float32 (N, 48, 48), grey values 0..255 of a square face crop (the app's
-  `crops.grey_face_crops`, the same path in analysis and evaluation).
-- Output `{ONNX_OUTPUT}`: float32 (N, 7), rows summing to 1, in the order above: the mean of the
-  members' probabilities. Each member normalises the face itself (per-face standardisation) and
-  averages it with its mirror image.
-- Weights are stored as float16 and cast to float32 when the session is made.
-
-## Members
-| member | architecture | training | its FER2013 public test acc / macro-F1 (flip-averaged) | sha256 of its `model.onnx` |
-|---|---|---|---|---|
-{members}
-
-Each member's own training log (settings, per-epoch history) is in `{LOG_FILE}` under
-`members`.
-
-## Training data and its terms
-FER2013 (Goodfellow et al., ICML 2013 workshop; released through Kaggle): the 28,709 training
-faces, of which {val_faces:,} (every member held out the same
-faces: 10% of each class, the same seed) were kept for validation and early stopping. The public
-test set was used only to measure and choose between runs, never to train. FER2013 states no
-licence; it is widely used for research. The images are not redistributed here, only weights
-learnt from them.
-
-## How it was made
-```
-{commands}
-# the average
-{command}
-```
-
-sha256 of `{MODEL_FILE}`: `{sha256}`
-
-## Accuracy of the average (tight 48×48 FER2013 crops, no face detection)
-| set | accuracy | macro-F1 |
-|---|---|---|
-{table_row(f"validation split ({val_faces:,} faces)", metrics["validation"])}
-{table_row("FER2013 public test", metrics["public_test"])}
-
-Per class on the public test:
-
-| class | precision | recall | F1 | support |
-|---|---|---|---|---|
-{per_class_rows(metrics["public_test"])}
-"""
-    (out / CARD_FILE).write_text(card)
-
-
 def run(args: argparse.Namespace, command: str) -> int:
     import onnx
 
@@ -240,8 +161,8 @@ def run(args: argparse.Namespace, command: str) -> int:
         "members": [{"name": n, "file": str(p), "sha256": d, "training": lg}
                     for n, p, d, lg in zip(names, paths, member_sha256, logs)],
     }
-    (out / LOG_FILE).write_text(json.dumps(log, indent=1) + "\n")
-    write_card(out, names, logs, member_sha256, metrics, command, sha256)
+    write_run_log(out, log)
+    write_model_card(out, average_card(log))
     summary = {"model": str(model_path), "sha256": sha256,
                "validation_accuracy": round(metrics["validation"]["accuracy"], 4)}
     if metrics["public_test"]:

@@ -1,11 +1,11 @@
 """An exported emotion network read back into torch, so that a trained model can be trained on.
 
-``training.export_onnx`` writes an :class:`emotion_net.EmotionNet` as ONNX with each batch norm
+``export.export_onnx`` writes a :class:`net.EmotionNet` as ONNX with each batch norm
 folded into the convolution before it (the exporter does this in eval mode). This module goes
 the other way: it puts each folded convolution's weights and bias back into an ``EmotionNet`` of
 the same shape, the bias into the batch norm's shift, with the batch norm's statistics set to
 the identity, so that the torch network computes what the ONNX file does (to float rounding;
-``tests/test_net_import.py``). :func:`restore_batch_norms` then gives the batch norms
+``tests/training/test_net_import.py``). :func:`restore_batch_norms` then gives the batch norms
 statistics measured on training faces, so that the network can be trained further as it was
 trained at first.
 """

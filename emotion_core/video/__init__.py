@@ -1,0 +1,1 @@
+"""Decoding and sampling lesson videos (PyAV); keeping uploads."""

@@ -1,4 +1,4 @@
-"""Tests for emotion_core/alert_checks.py and the alert tables of the store, with a real DuckDB
+"""Tests for emotion_core/alerts/checks.py and the alert tables of the store, with a real DuckDB
 file: alerts kept across checks and re-analyses, people's decisions, evidence, and
 ``python -m emotion_core alerts``."""
 
@@ -20,8 +20,9 @@ from support.env import child_env
 from benchmarks.synthetic_lessons import lesson_record, write_lesson
 from emotion_core.alerts.checks import alert_evidence, check_alerts, current_alerts
 from emotion_core.core.alert_settings import AlertSettings
+from emotion_core.store.schema import MIGRATIONS, SCHEMA_VERSION
 from emotion_core.store.settings import SettingsError
-from emotion_core.store.store import MIGRATIONS, SCHEMA_VERSION, Store, StoreError
+from emotion_core.store.store import Store, StoreError
 
 SAD_STUDENT = 6
 

@@ -1,4 +1,4 @@
-"""Tests for emotion_core/alerts.py: the pieces of the rules on hand-made series, and the
+"""Tests for emotion_core/alerts/: the pieces of the rules on hand-made series, and the
 acceptance test on synthetic terms with planted anomalies, stored in a real DuckDB file."""
 
 from __future__ import annotations
@@ -20,15 +20,10 @@ from benchmarks.synthetic_lessons import (
     write_term,
 )
 from emotion_core.alerts.checks import check_alerts, current_alerts
-from emotion_core.alerts.rules import (
-    RULES,
-    _median_of_others,
-    condition_runs,
-    expression_balance,
-    lesson_timeline,
-    match_alerts,
-    odds_times,
-)
+from emotion_core.alerts.conditions import condition_runs, odds_times
+from emotion_core.alerts.finding import match_alerts
+from emotion_core.alerts.rules import RULES
+from emotion_core.alerts.timeline import expression_balance, lesson_timeline, median_of_others
 from emotion_core.core.alert_settings import AlertSettings, Guards, threshold_names
 from emotion_core.store.store import Store
 
@@ -54,7 +49,7 @@ def test_median_of_others_is_the_leave_one_out_median() -> None:
     for _ in range(100):
         values = rng.normal(size=(rng.integers(1, 7), rng.integers(1, 20)))
         values[rng.random(values.shape) < 0.4] = np.nan
-        medians, counts = _median_of_others(values)
+        medians, counts = median_of_others(values)
         for row in range(values.shape[0]):
             others = np.delete(values, row, axis=0)
             with warnings.catch_warnings():

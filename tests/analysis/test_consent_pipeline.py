@@ -11,7 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from emotion_core.analysis.pipeline import AnalysisResult, AnalysisSettings, analyse_video
+from emotion_core.analysis.pipeline import analyse_video
+from emotion_core.analysis.settings import AnalysisResult, AnalysisSettings
 from emotion_core.core.thumbnails import THUMBNAIL_PX, decode_thumbnail
 from emotion_core.emotion.model import EmotionModel
 from emotion_core.faces.mtcnn import MTCNNDetector

@@ -21,7 +21,8 @@ import pytest
 from support.cli_run import Snapshot, cli_command, cli_env, error_lines, run_cli
 from support.env import database_held_open
 
-from emotion_core.analysis.pipeline import AnalysisSettings, analyse_video
+from emotion_core.analysis.pipeline import analyse_video
+from emotion_core.analysis.settings import AnalysisSettings
 from emotion_core.store.store import Store
 
 pytestmark = [pytest.mark.subprocess, pytest.mark.real_data]

@@ -13,7 +13,8 @@ import pytest
 from benchmarks.compose_classroom import DEFAULT_FACES, DEFAULT_YUNET, compose_classroom
 from benchmarks.detection import load_truth
 from benchmarks.identity import matched_faces, score
-from emotion_core.analysis.pipeline import AnalysisResult, AnalysisSettings, analyse_video
+from emotion_core.analysis.pipeline import analyse_video
+from emotion_core.analysis.settings import AnalysisResult, AnalysisSettings
 from emotion_core.emotion.model import EmotionModel
 from emotion_core.faces.mtcnn import MTCNNDetector
 from emotion_core.identity.embedders import FaceEmbedder

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from emotion_core.analysis.jobs import DONE, FAILED, QUEUED, JobQueue, queue_for
-from emotion_core.analysis.pipeline import AnalysisResult, AnalysisSettings, analyse_video
+from emotion_core.analysis.pipeline import analyse_video
+from emotion_core.analysis.settings import AnalysisResult, AnalysisSettings
 from emotion_core.core.paths import SAMPLE_VIDEO
 from emotion_core.core.types import Progress
 from emotion_core.store.store import Store

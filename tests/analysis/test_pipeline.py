@@ -1,5 +1,5 @@
-"""Tests for emotion_core/pipeline.py: the real pipeline on the real videos into a real store,
-re-analysis, and analyses that fail part-way."""
+"""Tests for emotion_core/analysis/pipeline.py: the real pipeline on the real videos into a real
+store, re-analysis, and analyses that fail part-way."""
 
 from __future__ import annotations
 
@@ -13,17 +13,15 @@ import pandas as pd
 import pytest
 from support.media import gradient_frames, truncated_copy, write_video
 
-from emotion_core.analysis.pipeline import (
-    AnalysisResult,
-    AnalysisSettings,
-    analyse_video,
-    observation_rows,
-)
+from emotion_core.analysis.pipeline import analyse_video
+from emotion_core.analysis.rows import observation_rows
+from emotion_core.analysis.settings import AnalysisResult, AnalysisSettings
 from emotion_core.core.labels import EMOTIONS
 from emotion_core.core.types import Faces, Progress
 from emotion_core.emotion.model import EmotionModel
 from emotion_core.faces.mtcnn import MTCNNDetector, MTCNNSettings
-from emotion_core.store.store import OBSERVATION_COLUMNS, Store
+from emotion_core.store.schema import OBSERVATION_COLUMNS
+from emotion_core.store.store import Store
 from emotion_core.video.source import VideoError
 
 # the offline embedding model: no test tries to download VGG-Face's weights

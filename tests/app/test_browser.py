@@ -90,8 +90,10 @@ def test_upload_analyse_and_see_the_class_overview(app_url: str, tmp_path: Path)
 
     shots = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path / "screenshots")
     shots.mkdir(parents=True, exist_ok=True)
-    # the real Intel clip where the shared test data is here, and the composed sample
-    videos = [v for v in (VIDEOS / INTEL_CLASSROOM, SAMPLE_VIDEO) if v.is_file()]
+    # the real Intel clip where the shared test data is here, and the composed sample, which
+    # is long enough (30 s: 60 frames in several batches) for its progress to be seen
+    assert SAMPLE_VIDEO.is_file(), SAMPLE_VIDEO
+    videos = [v for v in (VIDEOS / INTEL_CLASSROOM,) if v.is_file()] + [SAMPLE_VIDEO]
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, args=["--no-sandbox", "--no-proxy-server"]
@@ -116,11 +118,11 @@ def test_upload_analyse_and_see_the_class_overview(app_url: str, tmp_path: Path)
             # a bar counting frames, faces and the time left, caught while it is there
             counting = page.get_by_text(re.compile(r"\d+ of \d+ frames, \d+ faces"))
             deadline = time.monotonic() + ANALYSIS_TIMEOUT_MS / 1000
-            while counting.count() == 0 and done.count() < len(videos):
+            while counting.count() == 0:
+                assert done.count() < len(videos), "every lesson was done and no progress shown"
                 assert time.monotonic() < deadline, "no progress was shown"
                 page.wait_for_timeout(200)
-            if counting.count():
-                page.screenshot(path=shots / "1_analysing.png", full_page=True)
+            page.screenshot(path=shots / "1_analysing.png", full_page=True)
             # a reload is a new session: the analyses go on and are still shown
             page.reload()
             page.get_by_role("heading", name="Analyses").wait_for(timeout=60_000)

@@ -12,7 +12,7 @@ from support.pages import ALERTS, ANALYSE, APP, OVERVIEW, PAGES, ROOT, STUDENTS,
 
 from emotion_core.analysis.jobs import DONE, FAILED, queue_for
 from emotion_core.core.paths import SAMPLE_VIDEO
-from emotion_core.store.store import DB_ENV_VAR, Store
+from emotion_core.store.store import DB_ENV_VAR
 
 
 @pytest.fixture(scope="session")
@@ -73,8 +73,7 @@ def test_router_opens_on_analyse_and_reaches_every_page(empty_db: Path) -> None:
     evaluate = str(ROOT / "pages" / "4_Evaluate.py")
     for page, title in ((OVERVIEW, "Class overview"), (STUDENTS, "Students"), (ALERTS, "Alerts"),
                         (evaluate, "Evaluate an emotion model")):
-        if not Path(page).is_file():
-            continue
+        assert Path(page).is_file(), f"the page {page} is missing"
         app.switch_page(str(Path(page).relative_to(ROOT))).run()
         assert not app.exception, [e.message for e in app.exception]
         assert app.title[0].value == title
@@ -92,7 +91,7 @@ def test_analyse_page_after_the_sample(with_sample: Path) -> None:
     assert app.selectbox[0].label == "Lesson"
     captions = [c for image in app.image for c in image.captions]
     assert len(captions) == 3 and all(c.startswith("demo_lesson.mp4") for c in captions)
-    # keeping and deleting lessons (tests/test_privacy_pages.py uses them)
+    # keeping and deleting lessons (tests/app/test_privacy_pages.py uses them)
     assert "Keeping and deleting lessons" in [e.label for e in app.expander]
     assert button(app, "Delete lesson").disabled  # until the user confirms
 
@@ -139,12 +138,6 @@ def test_class_overview_after_the_sample(with_sample: Path) -> None:
     assert "No lesson of this class falls in these dates" in texts(app.info)
 
 
-needs_identities = pytest.mark.skipif(
-    not hasattr(Store, "students"), reason="this version stores no student identities"
-)
-
-
-@needs_identities
 def test_students_page_after_the_sample(with_sample: Path) -> None:
     app = run(STUDENTS)
     roster = app.dataframe[0].value
@@ -164,7 +157,6 @@ def test_students_page_after_the_sample(with_sample: Path) -> None:
     assert download.proto.label.startswith("Download everything stored about Student ")
 
 
-@needs_identities
 def test_renaming_a_student_on_the_page(with_sample: Path) -> None:
     app = run(STUDENTS)
     first = app.dataframe[0].value["display_name"].iloc[0]
@@ -182,7 +174,7 @@ def test_renaming_a_student_on_the_page(with_sample: Path) -> None:
 
 
 def test_names_are_shown_as_written_not_as_markdown() -> None:
-    from ui import plain
+    from ui.frame import plain
 
     assert plain("a*b*_$x$ [1].mp4") == "a\\*b\\*\\_\\$x\\$ \\[1\\].mp4"
     assert plain("Урок 5 — алгебра (7Б).mp4") == "Урок 5 — алгебра (7Б).mp4"

@@ -1,6 +1,6 @@
-"""Tests for emotion_core/cli.py, run as a user runs it: ``python -m emotion_core`` in a child
-process, on real and deliberately broken files, checking exit codes, stdout, stderr and the
-database afterwards."""
+"""Tests for the command line (emotion_core/cli/), run as a user runs it: ``python -m
+emotion_core`` in a child process, on real and deliberately broken files, checking exit codes,
+stdout, stderr and the database afterwards."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from support.cli_run import Snapshot, assert_same_values, cli_command, cli_env, 
 from support.env import database_held_open
 from support.media import gradient_frames, truncated_copy, write_tone, write_video
 
-from emotion_core.store.store import DB_ENV_VAR, OBSERVATION_COLUMNS
+from emotion_core.store.schema import OBSERVATION_COLUMNS
+from emotion_core.store.store import DB_ENV_VAR
 
 pytestmark = [pytest.mark.subprocess, pytest.mark.real_data]
 
@@ -201,7 +202,7 @@ def test_a_database_locked_for_longer_than_the_wait_is_one_clear_error(
     lesson_db: Path, tmp_path: Path, intel_classroom: Path
 ) -> None:
     """``analyze`` waits (``--wait-seconds``) for the database, saying so once; the other
-    commands wait only when given ``--wait-seconds``. tests/test_crash_safety.py has two
+    commands wait only when given ``--wait-seconds``. tests/analysis/test_crash_safety.py has two
     analyses that wait for each other and finish."""
     before = Snapshot.of(lesson_db)
     with database_held_open(lesson_db):

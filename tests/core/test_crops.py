@@ -1,4 +1,4 @@
-"""Tests for emotion_core/crops.py: square boxes and grey face crops, at the frame edge too."""
+"""Tests for emotion_core/core/crops.py and core/geometry.py: square boxes and grey face crops, at the frame edge too."""
 
 from __future__ import annotations
 

@@ -1,11 +1,12 @@
-"""Tests for emotion_core/types.py: Faces validation and selection, Progress arithmetic."""
+"""Tests for emotion_core/core/types.py: Faces validation, selection and joining, Progress
+arithmetic."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from emotion_core.core.types import Faces, Progress
+from emotion_core.core.types import Faces, Frame, Progress
 
 
 def make_faces(n: int, **overrides: np.ndarray) -> Faces:
@@ -70,6 +71,50 @@ def test_select_keeps_rows_aligned() -> None:
     assert kept.boxes[:, 0].tolist() == [0, 20]
     assert (kept.frame_index, kept.time_s) == (3, 1.5)
     np.testing.assert_allclose(kept.widths, [8, 8])
+
+
+def test_select_takes_indices_in_their_order() -> None:
+    faces = make_faces(3).with_track_ids(np.array([1, 2, 3]))
+    assert faces.select([2, 0]).track_ids.tolist() == [3, 1]
+    assert faces.select(np.array([1])).boxes[:, 0].tolist() == [10]
+    nothing = faces.select([])
+    assert len(nothing) == 0 and nothing.landmarks.shape == (0, 5, 2)
+
+
+def frame(index: int = 3, time_s: float = 1.5) -> Frame:
+    return Frame(index=index, time_s=time_s, image=np.zeros((4, 4, 3), np.uint8))
+
+
+def test_empty_is_no_face_of_the_frame() -> None:
+    none = Faces.empty(frame(7, 2.5))
+    assert (none.frame_index, none.time_s, len(none)) == (7, 2.5, 0)
+    assert none.emotions is None and none.track_ids is None
+
+
+def test_concat_joins_the_parts_in_order() -> None:
+    first, second = make_faces(2), make_faces(3).select([2])
+    joined = Faces.concat(frame(), [first, second])
+    assert (joined.frame_index, joined.time_s, len(joined)) == (3, 1.5, 3)
+    assert joined.boxes[:, 0].tolist() == [0, 10, 20]
+    np.testing.assert_array_equal(joined.scores, np.r_[first.scores, second.scores])
+    assert joined.boxes.dtype == joined.scores.dtype == joined.landmarks.dtype == np.float32
+    assert joined.emotions is None and joined.track_ids is None
+    assert len(Faces.concat(frame(), [])) == 0
+    assert len(Faces.concat(frame(), [Faces.empty(frame()), first])) == 2
+
+
+def test_concat_keeps_emotions_and_track_ids_only_when_every_part_has_them() -> None:
+    tracked = make_faces(2).with_emotions(np.eye(7)[:2]).with_track_ids(np.array([4, 5]))
+    joined = Faces.concat(frame(), [tracked, tracked.select([1])])
+    assert joined.track_ids.tolist() == [4, 5, 5]
+    assert joined.emotions.argmax(axis=1).tolist() == [0, 1, 1]
+    with pytest.raises(ValueError, match="emotions"):
+        Faces.concat(frame(), [tracked, make_faces(1)])
+
+
+def test_concat_refuses_faces_of_another_frame() -> None:
+    with pytest.raises(ValueError, match="another frame"):
+        Faces.concat(frame(index=4), [make_faces(1)])
 
 
 def test_progress_fraction_and_eta() -> None:

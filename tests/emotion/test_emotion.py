@@ -1,4 +1,4 @@
-"""Tests for emotion_core/emotion.py and the emotion side of models.py: batching faces of several
+"""Tests for emotion_core/emotion/ and the emotion side of analysis/models.py: batching faces of several
 frames into one call, the offline fer model on real photos, DeepFace's loading path, and auto."""
 
 from __future__ import annotations

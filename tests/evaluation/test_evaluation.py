@@ -11,6 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from support.env import PROJECT_ROOT, child_env
 
 from emotion_core.core.labels import EMOTIONS
 from emotion_core.core.types import Faces
@@ -26,7 +27,6 @@ from emotion_core.evaluation.runner import (
     whole_photo_face,
 )
 from emotion_core.faces.mtcnn import MTCNNDetector
-from tests.conftest import PROJECT_ROOT, child_env
 
 
 def test_metrics_of_a_small_case_worked_by_hand() -> None:
@@ -110,7 +110,7 @@ class FindsOnlyWithRoom:
         for frame in frames:
             height, width = frame.image.shape[:2]
             if min(height, width) < self.min_side:
-                found.append(Faces(frame.index, frame.time_s))
+                found.append(Faces.empty(frame))
                 continue
             box = np.array([[width * 0.4, height * 0.4, width * 0.6, height * 0.6]], np.float32)
             found.append(Faces(frame.index, frame.time_s, box, np.ones(1, np.float32),

@@ -1,4 +1,4 @@
-"""Tests for emotion_core/detection.py: MTCNN on real frames, batches, settings, no faces."""
+"""Tests for emotion_core/faces/mtcnn.py: MTCNN on real frames, batches, settings, no faces."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests for emotion_core/tracking.py on synthetic boxes: IoU, matching, gaps, new faces."""
+"""Tests for emotion_core/faces/tracking.py on synthetic boxes: IoU, matching, gaps, new faces."""
 
 from __future__ import annotations
 

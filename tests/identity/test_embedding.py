@@ -1,17 +1,16 @@
-"""Tests for emotion_core/embedding.py and the embedding side of models.py: the offline Dlib
-model loads through DeepFace with no network and tells the JAFFE women apart; VGG-Face without
-its weights is reported, and ``auto`` falls back and says so."""
+"""Tests for emotion_core/identity/embedders.py and the embedding side of analysis/models.py:
+the offline Dlib model loads through DeepFace with no network and tells the JAFFE women apart;
+VGG-Face without its weights is reported, and ``auto`` falls back and says so."""
 
 from __future__ import annotations
 
-import csv
 import logging
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 from support.env import NO_NETWORK_PROXY
+from support.jaffe import jaffe_by_subject
 
 from emotion_core.analysis import models
 from emotion_core.core.types import Faces, Frame
@@ -95,19 +94,6 @@ def test_vgg_face_chips_level_the_eyes() -> None:
     left_eye, right_eye = ys[xs < 112], ys[xs >= 112]
     assert len(left_eye) and len(right_eye)
     assert abs(left_eye.mean() - right_eye.mean()) < 3, "eyes on one row"
-
-
-def jaffe_by_subject(folder: Path, per_subject: int) -> tuple[list[np.ndarray], list[str]]:
-    with (folder / "labels.csv").open(newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    taken: dict[str, int] = {}
-    images, subjects = [], []
-    for row in rows:  # several expressions of each woman, in file order
-        if taken.get(row["subject"], 0) < per_subject:
-            taken[row["subject"]] = taken.get(row["subject"], 0) + 1
-            images.append(np.asarray(Image.open(folder / row["path"]).convert("RGB")))
-            subjects.append(row["subject"])
-    return images, subjects
 
 
 @pytest.mark.real_data

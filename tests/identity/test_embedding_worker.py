@@ -14,11 +14,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.test_embedding import jaffe_by_subject
+from support.jaffe import jaffe_by_subject
 
-from emotion_core import identity
 from emotion_core.core.types import Faces, Frame
 from emotion_core.faces.mtcnn import MTCNNDetector
+from emotion_core.identity import sampling
 from emotion_core.identity.embedders import FaceEmbedder
 from emotion_core.identity.sampling import TrackSampler
 from emotion_core.identity.worker import EmbeddingHelper, HelperFailed
@@ -145,8 +145,8 @@ def test_a_stuck_worker_is_stopped_and_its_chips_embedded_here(
 ) -> None:
     """A worker that stops answering (here: suspended) holds the analysis up only for the
     timeout, then is stopped; the analysis embeds what it held."""
-    monkeypatch.setattr(identity, "HELPER_TIMEOUT_S", 1.0)
-    monkeypatch.setattr(identity, "HELPER_S_PER_CHIP", 0.0)
+    monkeypatch.setattr(sampling, "HELPER_TIMEOUT_S", 1.0)
+    monkeypatch.setattr(sampling, "HELPER_S_PER_CHIP", 0.0)
     assert_same_tracks_when_the_worker_fails(
         helper, jaffe_faces, dlib_embedder, lambda: os.kill(helper._process.pid, signal.SIGSTOP)
     )

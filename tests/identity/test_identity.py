@@ -1,5 +1,6 @@
-"""Tests for emotion_core/identity.py: sampling a bounded number of chips per track, joining
-tracks into people without ever joining two seen at once, and the global match to the roster."""
+"""Tests for emotion_core/identity/ (sampling, people): sampling a bounded number of chips per
+track, joining tracks into people without ever joining two seen at once, and the global match to
+the roster."""
 
 from __future__ import annotations
 
@@ -8,16 +9,14 @@ import pytest
 
 from emotion_core.core.types import Faces
 from emotion_core.identity.embedders import unit_rows
-from emotion_core.identity.sampling import (
+from emotion_core.identity.people import (
     RosterReferences,
-    TrackEmbedding,
-    TrackSampler,
-    face_quality,
     group_tracks,
     identify,
     match_roster,
     students_of,
 )
+from emotion_core.identity.sampling import TrackEmbedding, TrackSampler, face_quality
 
 THRESHOLD = 0.1
 

@@ -188,16 +188,18 @@ def test_seat_permutation_and_crossing() -> None:
     cr = cross.crossing
     assert cr is not None
     renderer = FrameRenderer(cross)
-    _, before = renderer.render(0)
-    _, after = renderer.render(cross.n_frames - 1)
-    pos_before = {s.person: (s.cx, s.cy) for s, _ in before}
-    pos_after = {s.person: (s.cx, s.cy) for s, _ in after}
-    seat = {k: cross.people[k].seat for k in (cr.front, cr.back)}
     for k, other in ((cr.front, cr.back), (cr.back, cr.front)):
-        if k in pos_before:
-            assert pos_before[k][0] == pytest.approx(seat[k].cx, abs=6)
-        if k in pos_after:
-            assert pos_after[k][0] == pytest.approx(seat[other].cx, abs=6)
+        person = cross.people[k]
+        # everyone leaves the room once: look at a frame before the crossing and one after it
+        # in which this person is in the room (an absence is shorter than either stretch)
+        before = [f for f in range(cr.start) if not person.is_absent(f)]
+        after = [f for f in range(cr.end, cross.n_frames) if not person.is_absent(f)]
+        assert before and after, (person.absences, cr)
+        for frame, seat in ((before[0], person.seat), (after[-1], cross.people[other].seat)):
+            _, faces = renderer.render(frame)
+            seen_at = {s.person: s.cx for s, _ in faces}
+            assert k in seen_at, f"person {k} is not drawn in frame {frame}"
+            assert seen_at[k] == pytest.approx(seat.cx, abs=6)
 
 
 def test_cli_missing_faces_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -24,8 +24,10 @@ from support.store_rows import (
 
 from emotion_core.core.thumbnails import THUMBNAIL_PX, decode_thumbnail, encode_thumbnail
 from emotion_core.store import queries
+from emotion_core.store.records import TrackIdentities
 from emotion_core.store.roster import RosterError
-from emotion_core.store.store import SCHEMA_VERSION, Store, TrackIdentities
+from emotion_core.store.schema import SCHEMA_VERSION
+from emotion_core.store.store import Store
 from emotion_core.store.thumbnails import delete_lesson_thumbnails
 
 # a real face (NASA's astronaut Eileen Collins, public domain, shipped by scikit-image)

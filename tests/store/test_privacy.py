@@ -32,9 +32,11 @@ from support.store_rows import (
 from emotion_core.core.paths import upload_dir
 from emotion_core.core.thumbnails import decode_thumbnail, encode_thumbnail
 from emotion_core.store.privacy import DERIVED_TABLES, LESSON_TABLES, STUDENT_TABLES, LessonError
+from emotion_core.store.records import TrackIdentities
 from emotion_core.store.roster import RosterError
+from emotion_core.store.schema import SCHEMA_VERSION
 from emotion_core.store.settings import SettingsError, parse_setting
-from emotion_core.store.store import SCHEMA_VERSION, Store, TrackIdentities
+from emotion_core.store.store import Store
 from emotion_core.store.thumbnails import keep_best_thumbnails
 
 TODAY = date(2026, 6, 30)  # the day the purges in these tests run on

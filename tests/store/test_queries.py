@@ -11,7 +11,8 @@ import pytest
 
 from emotion_core.core.labels import EMOTIONS
 from emotion_core.store import queries
-from emotion_core.store.store import AnalysisSummary, Store, VideoRecord
+from emotion_core.store.records import AnalysisSummary, VideoRecord
+from emotion_core.store.store import Store
 
 
 def one_hot(emotion: str) -> list[float]:

@@ -1,5 +1,5 @@
-"""Tests for the students in a real DuckDB (emotion_core/roster.py and the identity side of
-store.py): recording who is who, reference vectors per model, list / rename / merge / split /
+"""Tests for the students in a real DuckDB (emotion_core/store/roster.py and the identity side of
+the store): recording who is who, reference vectors per model, list / rename / merge / split /
 delete, re-analysis, identification off, and that no export carries an embedding."""
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from support.store_rows import analyse_tracks as analyse
 from support.store_rows import identities, vector
 
 from emotion_core.store.roster import RosterError
-from emotion_core.store.store import MIGRATIONS, SCHEMA_VERSION, Store
+from emotion_core.store.schema import MIGRATIONS, SCHEMA_VERSION
+from emotion_core.store.store import Store
 
 
 def embedding_rows(path_or_store: Store) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""Tests for emotion_core/store.py with a real DuckDB file: migrations, replace semantics,
+"""Tests for emotion_core/store/ with a real DuckDB file: migrations, replace semantics,
 failures, recovery after a crash, export, and a database locked by another process."""
 
 from __future__ import annotations
@@ -18,15 +18,9 @@ from support.env import PROJECT_ROOT, database_held_open
 from support.store_rows import observations, record, summary
 
 from emotion_core.core.labels import EMOTIONS
-from emotion_core.store.store import (
-    DB_ENV_VAR,
-    OBSERVATION_COLUMNS,
-    SCHEMA_VERSION,
-    Store,
-    StoreError,
-    VideoRecord,
-    default_db_path,
-)
+from emotion_core.store.records import VideoRecord
+from emotion_core.store.schema import OBSERVATION_COLUMNS, SCHEMA_VERSION
+from emotion_core.store.store import DB_ENV_VAR, Store, StoreError, default_db_path
 
 
 def analyse(store: Store, video: VideoRecord, frames: int, faces_per_frame: int, seed: int,
@@ -204,7 +198,7 @@ CRASHING_WRITER = textwrap.dedent(
     """
     import json, os, sys
     sys.path.insert(0, sys.argv[2])
-    from test_store import observations, record
+    from support.store_rows import observations, record
     from emotion_core.store.store import Store
 
     store = Store(sys.argv[1])
@@ -217,7 +211,7 @@ CRASHING_WRITER = textwrap.dedent(
 
 
 def crash_mid_analysis(db_path: Path, *videos: tuple[str, str]) -> None:
-    tests = Path(__file__).parent
+    tests = Path(__file__).parents[1]  # (where ``support`` is)
     subprocess.run(
         [sys.executable, "-c", CRASHING_WRITER, str(db_path), str(tests), json.dumps(videos)],
         cwd=PROJECT_ROOT, check=False, timeout=120,

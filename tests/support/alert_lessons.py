@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.synthetic_lessons import observation_rows
-from emotion_core.alerts.rules import find_alerts
+from emotion_core.alerts.finding import find_alerts
 from emotion_core.core.alert_settings import AlertSettings
 from emotion_core.core.labels import EMOTIONS
 

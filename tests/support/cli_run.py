@@ -1,5 +1,5 @@
 """Running ``python -m emotion_core`` in a child process as a user would, and looking at the
-database it leaves (tests/test_cli.py, tests/test_bad_inputs.py, tests/test_crash_safety.py)."""
+database it leaves (tests/cli/test_cli.py, tests/app/test_bad_inputs.py, tests/analysis/test_crash_safety.py)."""
 
 from __future__ import annotations
 

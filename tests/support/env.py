@@ -9,24 +9,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-
-
+# Real videos and photos live beside the repository, never inside it (see PROVENANCE.md there).
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
-
-
 VIDEOS = SHARED_DATA / "videos"
-
-
 JAFFE = SHARED_DATA / "faces" / "jaffe"
 
-
 INTEL_CLASSROOM = "intel_classroom_preview.mp4"  # 3 s, 15 fps, 480x270, four adults
-
-
 CCTV_CLASSROOM = "classroom_children_cctv.mp4"  # 11 s, 20 fps, 640x352, small faces, audio
 
-
+# A closed local port: any HTTP(S) request made through it is refused at once, so DeepFace's
+# download attempt fails the same, and as fast, on a machine with internet as on one without.
 NO_NETWORK_PROXY = "http://127.0.0.1:9"
 
 
@@ -43,6 +38,15 @@ def child_env(**extra: str) -> dict[str, str]:
     env["PYTHONPATH"] = str(PROJECT_ROOT)
     env.update(extra)
     return env
+
+
+def without_network(patch: pytest.MonkeyPatch) -> None:
+    """No route out of this process, whatever this machine's network: ``auto`` models then find
+    no weights to fetch, as offline, and fall back at once to the offline defaults."""
+    for var in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
+        patch.setenv(var, NO_NETWORK_PROXY)
+    for var in ("NO_PROXY", "no_proxy"):
+        patch.delenv(var, raising=False)
 
 
 HOLD_OPEN = (

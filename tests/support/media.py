@@ -108,7 +108,7 @@ def truncated_copy(source: Path, out: Path, keep_fraction: float = 0.5) -> Path:
     return out
 
 
-# -- the bad-input corpus (tests/test_bad_inputs.py) ----------------------------------------------
+# -- the bad-input corpus (tests/app/test_bad_inputs.py) ----------------------------------------------
 
 
 def write_cover_art_audio(path: Path, seconds: float = 1.0) -> Path:

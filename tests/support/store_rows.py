@@ -15,13 +15,9 @@ from skimage import data as skimage_data
 from emotion_core.core.labels import EMOTIONS
 from emotion_core.core.paths import upload_dir
 from emotion_core.core.thumbnails import encode_thumbnail
-from emotion_core.store.store import (
-    MIGRATIONS,
-    AnalysisSummary,
-    Store,
-    TrackIdentities,
-    VideoRecord,
-)
+from emotion_core.store.records import AnalysisSummary, TrackIdentities, VideoRecord
+from emotion_core.store.schema import MIGRATIONS
+from emotion_core.store.store import Store
 from emotion_core.video.uploads import save_upload
 
 

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support.env import PROJECT_ROOT, SHARED_DATA, child_env
 
 from emotion_core.core.files import file_sha256
 from emotion_core.core.labels import EMOTIONS
 from emotion_core.emotion.classroom_backend import ClassroomEmotionNet
 from emotion_core.training.average import AverageError, average_models
-from tests.conftest import PROJECT_ROOT, SHARED_DATA, child_env
 
 FER2013 = SHARED_DATA / "fer2013"
 
@@ -24,8 +24,8 @@ def _exported_net(path: Path, seed: int) -> Path:
     """A small untrained network, exported by the training code's own ``export_onnx``."""
     import torch
 
+    from emotion_core.training.export import export_onnx
     from emotion_core.training.net import EmotionNet, NetShape
-    from emotion_core.training.train import export_onnx
 
     torch.manual_seed(seed)
     net = EmotionNet(NetShape(stem=8, stages=(8, 16, 32), blocks=1))

@@ -1,5 +1,5 @@
 """An exported emotion network read back into torch (``net_import``) and the running mean of
-weights (``training.WeightAverage``): real torch networks and the committed ONNX file."""
+weights (``weight_average.WeightAverage``): real torch networks and the committed ONNX file."""
 
 from __future__ import annotations
 
@@ -10,9 +10,12 @@ import pytest
 import torch
 
 from emotion_core.emotion.classroom_backend import CLASSROOM_MODEL_PATH, ClassroomEmotionNet
+from emotion_core.training.augment import normalise
+from emotion_core.training.export import export_onnx
+from emotion_core.training.measure import predict
 from emotion_core.training.net import EmotionNet, NetShape
 from emotion_core.training.net_import import NetImportError, load_exported, restore_batch_norms
-from emotion_core.training.train import WeightAverage, _normalise, export_onnx, predict
+from emotion_core.training.weight_average import WeightAverage
 
 SMALL = NetShape(stem=8, stages=(8, 16, 16), blocks=1)
 
@@ -69,7 +72,7 @@ def test_restored_batch_norms_change_nothing_and_fit_the_reference_batch() -> No
     faces = _faces(64)
     cpu = torch.device("cpu")
     before = predict(net, faces, cpu, True)
-    x = _normalise(torch.from_numpy(faces).float().unsqueeze(1), True)
+    x = normalise(torch.from_numpy(faces).float().unsqueeze(1), True)
     restore_batch_norms(net, x, batch_size=16)
     # eval mode: the same function as the exported file
     np.testing.assert_allclose(predict(net, faces, cpu, True), before, atol=2e-5)
@@ -103,7 +106,7 @@ def test_the_weight_average_is_the_mean_of_what_was_added() -> None:
         else:  # batch counts: the last network's
             assert torch.equal(value, values[-1])
     # batch statistics measured afresh through the mean weights
-    faces = _normalise(torch.from_numpy(_faces(32)).float().unsqueeze(1), True)
+    faces = normalise(torch.from_numpy(_faces(32)).float().unsqueeze(1), True)
     average.measure_batch_norms(faces, batch_size=32)
     stem = average.net.features[:1]
     with torch.no_grad():

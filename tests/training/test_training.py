@@ -10,13 +10,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support.env import PROJECT_ROOT, SHARED_DATA, child_env
 
 from emotion_core.core.files import file_sha256
 from emotion_core.core.labels import EMOTIONS
 from emotion_core.emotion.classroom_backend import CLASSROOM_MODEL_PATH, ClassroomEmotionNet
+from emotion_core.training.config import Augmentation, TrainingConfig
 from emotion_core.training.fer2013 import FaceSet, load_public_test, stratified_split
-from emotion_core.training.train import Augmentation, TrainingConfig, class_weights
-from tests.conftest import PROJECT_ROOT, SHARED_DATA, child_env
+from emotion_core.training.loop import class_weights
 
 FER2013 = SHARED_DATA / "fer2013"
 
@@ -108,7 +109,7 @@ def test_the_validation_split_is_stratified_and_disjoint() -> None:
 def test_augmentation_keeps_shape_and_range_and_follows_the_seed() -> None:
     import torch
 
-    from emotion_core.training.train import augment
+    from emotion_core.training.augment import augment
 
     x = torch.linspace(0, 255, 8 * 48 * 48).reshape(8, 1, 48, 48)
     a = augment(x, Augmentation(), torch.Generator().manual_seed(1))

@@ -1,4 +1,4 @@
-"""Tests for emotion_core/video.py: sampling arithmetic, rotation, and clear errors for bad input."""
+"""Tests for emotion_core/video/source.py: sampling arithmetic, rotation, and clear errors for bad input."""
 
 from __future__ import annotations
 

@@ -1,0 +1,99 @@
+"""What an analysis is run with (AnalysisSettings) and what it reports (AnalysisResult)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from emotion_core.core.crops import FacePreprocessing
+from emotion_core.emotion.model import DEFAULT_PREPROCESSING
+from emotion_core.faces.mtcnn import MTCNNSettings
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    """What an analysis is run with; stored with each video so results can be traced."""
+
+    sample_fps: float = 2.0
+    # frames detected and classified together; the detector gets batch_frames / detect_every
+    # whole frames per call, and all the regions of the batch in one more call. 8, not 16:
+    # MTCNN's memory in a call grows with the candidate boxes of all its frames, and with 16
+    # a busy batch briefly took 0.25 GB more (BENCHMARKS.md, Memory), for no gain in speed
+    batch_frames: int = 8
+    # a whole-frame search on every k-th sampled frame; every frame is also searched near the
+    # faces seen lately (see faces/guided.py), which costs a fraction of a whole-frame search.
+    # 2 about halves the analysis time (benchmarks/speed.py) and loses no faces on the composed
+    # classroom (benchmarks/detection.py); 1 searches every frame whole.
+    detect_every: int = 2
+    emotion_model: str = "auto"
+    detector: MTCNNSettings = field(default_factory=MTCNNSettings)
+    # how faces are cut for the emotion model: the same value evaluation uses by default
+    preprocessing: FacePreprocessing = DEFAULT_PREPROCESSING
+    track_min_iou: float = 0.3
+    track_max_gap_s: float = 2.0
+    # a track ends where its face also overlaps another track this much (two people crossing);
+    # appearance joins the pieces up again (see tracking.IoUTracker)
+    track_split_iou: float = 0.1
+    # who is who: False counts and classifies faces for the class-level view only, and stores
+    # no embedding and no student
+    identify: bool = True
+    # False: faces are recognised only as the students already on the roster (identification
+    # on); anyone else stays anonymous, with no student and no embedding stored (a class where
+    # only some children's consent was given, once those are on the roster)
+    identify_new_students: bool = True
+    # somebody new who matches no student becomes one only when seen in this many sampled
+    # frames; fewer stay anonymous (identity.students_of says why)
+    min_new_student_frames: int = 3
+    # one small face thumbnail per student (thumbnails.py), only for students whose
+    # identification is on; opt-in, and never a frame
+    store_thumbnails: bool = False
+    embedding_model: str = "auto"
+    # chips embedded per track at most (its best ones), whatever the track's length
+    embeddings_per_track: int = 3
+    # cosine distance under which tracks (and a person and a student) are one; None: the
+    # embedding model's calibrated value (embedding.py, BENCHMARKS.md)
+    same_person_distance: float | None = None
+    # embed in a second process as well, on the machine's second core (Dlib only; the vectors
+    # are the same: identity/worker.py)
+    embedding_helper: bool = True
+
+    def __post_init__(self) -> None:
+        if not 0 < self.sample_fps <= 60:
+            raise ValueError(f"sampling rate must be between 0 and 60 frames a second, got {self.sample_fps}")
+        if self.batch_frames < 1:
+            raise ValueError("batch_frames must be at least 1")
+        if self.detect_every < 1:
+            raise ValueError("detect_every must be at least 1")
+        if self.embeddings_per_track < 1:
+            raise ValueError("embeddings_per_track must be at least 1")
+        if self.min_new_student_frames < 1:
+            raise ValueError("min_new_student_frames must be at least 1")
+        if self.store_thumbnails and not self.identify:
+            raise ValueError(
+                "face thumbnails are kept per student, so they need identification on"
+            )
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    """What one analysis of a video found, and what it took."""
+
+    video_id: int
+    file_name: str
+    frames_sampled: int
+    faces: int
+    tracks: int
+    emotion_model: str
+    detector: str
+    seconds: float
+    # who is who (None when identification is off)
+    embedding_model: str | None = None
+    students: int | None = None  # people of this video given a student
+    new_students: int | None = None  # of those, not on the roster before
+    # people left anonymous: not on the roster, with ``identify_new_students`` off
+    anonymous_people: int | None = None
+    thumbnails: int = 0  # face thumbnails offered to the store (kept where better)
+    faces_embedded: int = 0
+    identity_seconds: float = 0.0  # of ``seconds``: cutting chips, embedding, assigning
+
+    def as_json(self) -> dict[str, object]:
+        return asdict(self)

@@ -1,0 +1,194 @@
+"""``analyze``: lesson videos into the database, with their progress and one line per video."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from emotion_core.cli.common import Commands, add_db_options, open_store, print_error
+from emotion_core.core.types import Progress
+from emotion_core.video.source import VideoError, file_label, probe
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
+
+    from emotion_core.analysis.settings import AnalysisResult
+
+# One video analysed into the open store, its progress reported to the callback.
+AnalyseVideo = Callable[[Path, Callable[[Progress], None]], "AnalysisResult"]
+
+# How long ``analyze`` waits for another process to let go of the database: an hour, about
+# the longest lesson analysis; two analyses started at once then run one after the other.
+ANALYSIS_WAIT_S = 3600.0
+
+
+def add_parser(commands: Commands) -> None:
+    from emotion_core.analysis.models import EMBEDDING_MODEL_CHOICES, EMOTION_MODEL_CHOICES
+
+    analyze = commands.add_parser("analyze", aliases=["analyse"], help="analyse lesson videos")
+    analyze.add_argument("videos", nargs="+", type=Path, help="video files (mp4, avi, mov, mkv, webm, …)")
+    add_db_options(analyze, ANALYSIS_WAIT_S)
+    analyze.add_argument("--fps", type=float, default=2.0, help="frames sampled per second (default 2)")
+    analyze.add_argument(
+        "--emotion-model", choices=EMOTION_MODEL_CHOICES, default="auto",
+        help="auto: DeepFace's model where its weights are available, else the offline default",
+    )
+    analyze.add_argument(
+        "--no-identify", action="store_true",
+        help="do not tell students apart: faces are counted and classified for the class-level "
+             "view only, and no face embedding is computed or stored",
+    )
+    analyze.add_argument(
+        "--no-new-students", action="store_true",
+        help="recognise only the students already on the roster (identification on); faces of "
+             "anyone else stay anonymous, and no embedding of them is stored",
+    )
+    analyze.add_argument(
+        "--thumbnails", action="store_true",
+        help="keep one small face thumbnail (96 px JPEG) per student whose identification is "
+             "on, shown on the Students page (off by default; never a frame)",
+    )
+    analyze.add_argument(
+        "--embedding-model", choices=EMBEDDING_MODEL_CHOICES, default="auto",
+        help="auto: DeepFace's VGG-Face where its weights are available, else the offline Dlib",
+    )
+    analyze.add_argument("--group", help="class or group the lessons belong to")
+    analyze.add_argument("--date", type=date.fromisoformat, help="lesson date, YYYY-MM-DD")
+    analyze.add_argument("--json", action="store_true", help="print one JSON object per video")
+    progress = analyze.add_mutually_exclusive_group()
+    progress.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    progress.add_argument(
+        "--progress-json", action="store_true",
+        help="instead of the bar, print one JSON object per batch of frames on stderr: "
+             "file_name, frames_done, frames_total, faces, elapsed_s",
+    )
+    analyze.set_defaults(handler=cmd_analyze)
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from emotion_core.analysis.models import configure_environment
+
+    configure_environment()
+    from emotion_core.analysis.models import load_detector, load_embedder, load_emotion_model
+    from emotion_core.analysis.pipeline import analyse_video
+    from emotion_core.analysis.settings import AnalysisSettings
+    from emotion_core.faces.mtcnn import MTCNNSettings
+
+    try:
+        settings = AnalysisSettings(
+            sample_fps=args.fps, emotion_model=args.emotion_model,
+            identify=not args.no_identify, embedding_model=args.embedding_model,
+            identify_new_students=not args.no_new_students, store_thumbnails=args.thumbnails,
+        )
+    except ValueError as exc:
+        print_error(exc)
+        return 2
+    # Check every file before loading the models (seconds of work), so that a file that is no
+    # video is reported at once, and a run with nothing to analyse leaves the database alone.
+    videos = _readable_videos(args.videos)
+    failures = len(args.videos) - len(videos)
+    if not videos:
+        return 1
+    # the models load before the database is opened, so a run that has to wait for another is
+    # ready to start when it gets the database
+    detector = load_detector(MTCNNSettings())
+    emotion_model = load_emotion_model(args.emotion_model)
+    with open_store(args) as store:
+        embedder = (
+            load_embedder(args.embedding_model, store.embedding_models())
+            if settings.identify else None
+        )
+
+        def analyse(path: Path, on_progress: Callable[[Progress], None]) -> AnalysisResult:
+            return analyse_video(
+                path, store, detector, emotion_model, settings, embedder=embedder,
+                class_group=args.group, recorded_on=args.date, on_progress=on_progress,
+            )
+
+        for path in videos:
+            if not _analyse_one(path, analyse, args):
+                failures += 1
+    return 1 if failures else 0
+
+
+def _readable_videos(paths: list[Path]) -> list[Path]:
+    """The paths that open as videos; an error line for each of the others."""
+    readable = []
+    for path in paths:
+        try:
+            probe(path)
+        except VideoError as exc:
+            print_error(exc)
+        else:
+            readable.append(path)
+    return readable
+
+
+def _analyse_one(path: Path, analyse: AnalyseVideo, args: argparse.Namespace) -> bool:
+    """Analyse one video with its progress shown, and print its result; False if it failed."""
+    bar, update = _progress_bar(
+        file_label(path), enabled=not (args.no_progress or args.progress_json)
+    )
+    if args.progress_json:
+        update = _progress_lines(file_label(path))
+    try:
+        result = analyse(path, update)
+    except VideoError as exc:
+        bar.close()
+        print_error(exc)
+        return False
+    bar.close()
+    if args.json:
+        print(json.dumps(result.as_json()), flush=True)
+    else:
+        print(_describe_result(result))
+    return True
+
+
+def _describe_result(result: AnalysisResult) -> str:
+    """One line for one analysed video."""
+    anonymous = (
+        f", {result.anonymous_people} left anonymous" if result.anonymous_people
+        else ""
+    )
+    who = (
+        f"{result.students} students ({result.new_students} new{anonymous}, "
+        f"{result.embedding_model})" if result.students is not None
+        else "identification off"
+    )
+    return (
+        f"{result.file_name}: video {result.video_id}, {result.frames_sampled} frames, "
+        f"{result.faces} faces in {result.tracks} tracks, {who}, "
+        f"{result.seconds:.1f} s ({result.emotion_model})"
+    )
+
+
+def _progress_bar(name: str, enabled: bool) -> tuple[tqdm, Callable[[Progress], None]]:
+    from tqdm import tqdm
+
+    bar = tqdm(total=0, desc=name, unit="frame", disable=not enabled, file=sys.stderr,
+               bar_format="{desc}: {percentage:3.0f}%|{bar}| {n}/{total} frames "
+                          "[{elapsed}<{remaining}{postfix}]")
+
+    def update(progress: Progress) -> None:
+        bar.total = progress.frames_total
+        bar.n = progress.frames_done
+        bar.set_postfix_str(f"{progress.faces} faces", refresh=False)
+        bar.refresh()
+
+    return bar, update
+
+
+def _progress_lines(name: str) -> Callable[[Progress], None]:
+    """Progress as one JSON object a line on stderr, for scripts and tests to follow."""
+
+    def update(progress: Progress) -> None:
+        print(json.dumps({"file_name": name, **asdict(progress)}), file=sys.stderr, flush=True)
+
+    return update

@@ -1,0 +1,1 @@
+"""What the Streamlit pages share: page chrome, the cached data layer, changes to it, charts."""
