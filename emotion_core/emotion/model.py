@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -66,25 +66,42 @@ def classify_faces(
     counts = [len(f) for f in faces]
     if sum(counts) == 0:
         return [f.with_emotions(np.zeros((0, len(EMOTIONS)), np.float32)) for f in faces]
-    total = np.zeros((sum(counts), len(EMOTIONS)), np.float64)
-    weights = 0.0
-    for member, weight in members_of(model):
+
+    def crops_for(member: EmotionModel) -> np.ndarray:
         margin = member.crop_margin if preprocessing.margin is None else preprocessing.margin
         crops = np.concatenate([
             grey_face_crops(img, f, member.input_size, margin, preprocessing.align)
             for img, f in zip(images, faces)
         ])
-        crops = normalised(crops, preprocessing.normalise)
-        if preprocessing.flip and not getattr(member, "mirrors_itself", False):
+        return normalised(crops, preprocessing.normalise)
+
+    probabilities = classify_crops(model, crops_for, preprocessing.flip)
+    splits = np.cumsum(counts)[:-1]
+    return [f.with_emotions(p) for f, p in zip(faces, np.split(probabilities, splits))]
+
+
+def classify_crops(
+    model: EmotionModel, crops_for: Callable[[EmotionModel], np.ndarray], flip: bool
+) -> np.ndarray:
+    """Probabilities (N, 7) of ``model`` for the faces that ``crops_for(member)`` cuts at each
+    member's input size, averaged with their mirror images when ``flip`` (unless the member
+    mirrors them itself) and over an ensemble's members by weight.
+
+    ``classify_faces`` cuts the crops from frames; a benchmark that holds crops already (a
+    face set of tight crops) reads them here the same way.
+    """
+    total = np.float64(0.0)  # float64 sums, as the readings of many members are added
+    weights = 0.0
+    for member, weight in members_of(model):
+        crops = crops_for(member)
+        if flip and not getattr(member, "mirrors_itself", False):
             both = member.predict(np.concatenate([crops, crops[:, :, ::-1]]))
             probabilities = (both[: len(crops)] + both[len(crops):]) / 2
         else:
             probabilities = member.predict(crops)
-        total += weight * probabilities
+        total = total + weight * probabilities
         weights += weight
-    probabilities = normalised_rows(total / weights)
-    splits = np.cumsum(counts)[:-1]
-    return [f.with_emotions(p) for f, p in zip(faces, np.split(probabilities, splits))]
+    return normalised_rows(total / weights)
 
 
 def normalised_rows(probabilities: Any) -> np.ndarray:

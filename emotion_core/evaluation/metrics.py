@@ -57,3 +57,29 @@ def classification_metrics(
         "accuracy": accuracy, "macro_f1": averages["macro"]["f1"], "per_class": per_class,
         "averages": averages, "confusion": confusion.tolist(), "labels": list(labels),
     }
+
+
+def expected_calibration_error(
+    probabilities: np.ndarray, true: Sequence[int] | np.ndarray, bins: int = 15
+) -> float:
+    """Expected calibration error of the top class: faces binned by their top probability into
+    ``bins`` equal-width bins over (0, 1], the gap between each bin's accuracy and its mean
+    confidence, weighted by the share of faces in the bin. 0 for a perfectly calibrated model.
+
+    ``probabilities`` (N, K) rows over the labels; ``true`` (N,) indices of the true labels.
+    """
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    true = np.asarray(true, dtype=np.int64)
+    if probabilities.ndim != 2 or len(probabilities) != len(true):
+        raise ValueError(f"probabilities must be (N, K) for {len(true)} labels, got {probabilities.shape}")
+    if not len(true):
+        return 0.0
+    confidence = probabilities.max(axis=1)
+    correct = probabilities.argmax(axis=1) == true
+    # bin i holds confidences in (i / bins, (i + 1) / bins]; a confidence of 0 joins the first
+    which = np.clip(np.ceil(confidence * bins).astype(np.int64) - 1, 0, bins - 1)
+    error = 0.0
+    for b in np.unique(which):
+        members = which == b
+        error += members.mean() * abs(correct[members].mean() - confidence[members].mean())
+    return float(error)
