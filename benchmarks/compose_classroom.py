@@ -413,14 +413,16 @@ class _SeatArea:
 
 
 def layout_seats(
-    n: int, size: tuple[int, int], face_ext: Extents, ctx_ext: Extents, rng: np.random.Generator
+    n: int, size: tuple[int, int], face_ext: Extents, ctx_ext: Extents, rng: np.random.Generator,
+    face_width: float | None = None,
 ) -> list[Seat]:
     """Seats whose faces never overlap another paste; smaller faces sit further back.
 
-    Seat ``i`` has the i-th smallest face width. Faces stay inside the frame.
+    Seat ``i`` has the i-th smallest face width (all ``face_width`` wide where given). Faces
+    stay inside the frame.
     """
     width, height = size
-    widths = face_widths(n)
+    widths = face_widths(n) if face_width is None else [float(face_width)] * n
     w_lo, w_hi = min(widths), max(widths)
     y_front = height - ctx_ext[3] * w_hi - sway_margin(w_hi)
     y_back = max(0.34 * height, ctx_ext[2] * w_lo + sway_margin(w_lo) + 3)
@@ -597,8 +599,13 @@ def plan_classroom(
     seat_permutation_seed: int | None = None,
     crossing: bool = False,
     model_path: Path = DEFAULT_YUNET,
+    face_width: float | None = None,
 ) -> ClassroomPlan:
-    """Decide seats, expression segments, absences, sway and crossing (no rendering)."""
+    """Decide seats, expression segments, absences, sway and crossing (no rendering).
+
+    ``face_width`` seats every face at that width (of its truth box) instead of spreading the
+    widths from 20 to 120 px.
+    """
     width, height = size
     if width % 2 or height % 2:
         raise ValueError("frame width and height must be even (yuv420p)")
@@ -612,6 +619,7 @@ def plan_classroom(
         box_extents(used, context=False),
         box_extents(used, context=True),
         np.random.default_rng([seed, 1]),
+        face_width,
     )
     perm = (
         np.arange(len(subjects))
@@ -1092,8 +1100,9 @@ def compose_classroom(
     people: int | None = None,
     seat_permutation_seed: int | None = None,
     crossing: bool = False,
+    face_width: float | None = None,
 ) -> ComposedVideo:
-    """Compose a classroom video at ``out_path``.
+    """Compose a classroom video at ``out_path`` (``face_width``: see ``plan_classroom``).
 
     Writes ``<stem>.truth.csv`` and ``<stem>.truth.json`` next to it, rendering
     and encoding one frame at a time. Raises ``FacesNotFoundError`` when the
@@ -1110,6 +1119,7 @@ def compose_classroom(
         people=people,
         seat_permutation_seed=seat_permutation_seed,
         crossing=crossing,
+        face_width=face_width,
     )
     out_path.parent.mkdir(parents=True, exist_ok=True)
     truth_csv = out_path.with_name(out_path.stem + ".truth.csv")

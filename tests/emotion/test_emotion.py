@@ -21,7 +21,12 @@ from emotion_core.core.crops import FacePreprocessing, grey_face_crops
 from emotion_core.core.labels import EMOTIONS, NEGATIVE_EMOTIONS
 from emotion_core.core.types import Faces, Frame
 from emotion_core.emotion.ensemble import EmotionEnsemble
-from emotion_core.emotion.model import EmotionModel, EmotionModelUnavailable, classify_faces
+from emotion_core.emotion.model import (
+    EmotionModel,
+    EmotionModelUnavailable,
+    classify_crops,
+    classify_faces,
+)
 from emotion_core.faces.mtcnn import MTCNNDetector
 from emotion_core.onnx.keras_graph import UnsupportedModel, keras_to_onnx
 
@@ -139,6 +144,24 @@ def test_ensemble_members_get_crops_of_their_own_size_and_are_averaged() -> None
     np.testing.assert_allclose(direct.sum(axis=1), 1.0, atol=1e-6)
     with pytest.raises(ValueError):
         EmotionEnsemble([])
+
+
+def test_crops_at_hand_are_read_as_faces_in_frames_are() -> None:
+    small, large = LeftSideModel(8), LeftSideModel(16)
+    large.mirrors_itself = True  # type: ignore[attr-defined]
+    ensemble = EmotionEnsemble([small, large])
+
+    def left_bright(member: EmotionModel) -> np.ndarray:
+        crops = np.zeros((3, member.input_size, member.input_size), np.uint8)
+        crops[:, :, : member.input_size // 4] = 255
+        return crops
+
+    probabilities = classify_crops(ensemble, left_bright, flip=True)
+    # the small member reads each crop with its mirror (half happy); the large one is not
+    # mirrored again (happy): the average is 3/4 happy
+    assert small.sizes == [(6, 8, 8)] and large.sizes == [(3, 16, 16)]
+    np.testing.assert_allclose(probabilities[:, EMOTIONS.index("happy")], 0.75)
+    np.testing.assert_allclose(classify_crops(small, left_bright, flip=False)[:, EMOTIONS.index("happy")], 1.0)
 
 
 def test_unknown_model_name_is_refused() -> None:
