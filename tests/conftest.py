@@ -6,11 +6,17 @@ import os
 from pathlib import Path
 
 import pytest
-from support.env import CCTV_CLASSROOM, INTEL_CLASSROOM, JAFFE, VIDEOS
+from support.env import CCTV_CLASSROOM, INTEL_CLASSROOM, JAFFE, VIDEOS, without_network
 
 from emotion_core.emotion.model import EmotionModel
 from emotion_core.faces.mtcnn import MTCNNDetector
 from emotion_core.identity.embedders import FaceEmbedder
+
+
+@pytest.fixture
+def offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No route to DeepFace's download servers, whatever this machine's network."""
+    without_network(monkeypatch)
 
 
 def _require(path: Path, what: str) -> Path:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from support.env import NO_NETWORK_PROXY, child_env
+from support.env import child_env
 
 from emotion_core.analysis import models
 from emotion_core.core.crops import FacePreprocessing, grey_face_crops
@@ -237,15 +237,6 @@ def test_fer_reads_posed_expressions_on_real_photos(
 
 
 # -- auto, DeepFace and the fallback ------------------------------------------------------------
-
-
-@pytest.fixture
-def offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No route to DeepFace's download servers, whatever this machine's network."""
-    for var in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
-        monkeypatch.setenv(var, NO_NETWORK_PROXY)
-    for var in ("NO_PROXY", "no_proxy"):
-        monkeypatch.delenv(var, raising=False)
 
 
 def test_auto_falls_back_to_the_offline_ensemble_and_says_so(

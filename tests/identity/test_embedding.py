@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from support.env import NO_NETWORK_PROXY
 from support.jaffe import jaffe_by_subject
 
 from emotion_core.analysis import models
@@ -24,15 +23,6 @@ from emotion_core.identity.embedders import (
     unit_rows,
 )
 from emotion_core.identity.sampling import face_quality
-
-
-@pytest.fixture
-def offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No route to DeepFace's download servers, whatever this machine's network."""
-    for var in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
-        monkeypatch.setenv(var, NO_NETWORK_PROXY)
-    for var in ("NO_PROXY", "no_proxy"):
-        monkeypatch.delenv(var, raising=False)
 
 
 def test_cosine_distances() -> None:
