@@ -111,7 +111,7 @@ def purged(removal: Removal) -> str:
 
 def retention_setting(store: Store) -> None:
     """Keep lessons until deleted, or purge them a number of days after their date."""
-    days = ui.data.retention_days(store)
+    days = store.retention_days()
     st.markdown("**How long lessons are kept**")
     purge = st.checkbox("Purge lessons after a retention period", value=days is not None,
                         key="retention_on")
@@ -129,7 +129,7 @@ def retention_setting(store: Store) -> None:
 
 def delete_lesson(store: Store) -> None:
     """Pick a lesson, confirm, delete it with everything derived from it."""
-    stored = ui.data.stored_lessons(store)
+    stored = store.stored_lessons()
     st.markdown("**Delete a lesson**")
     if stored.empty:
         st.write("No lesson is stored.")

@@ -59,7 +59,7 @@ def corrections(store, student: pd.Series, roster: pd.DataFrame) -> None:  # typ
             if st.button("Merge", key=f"do_merge_{sid}", disabled=not sure):
                 ui.changes.change_data(store.merge_students, sid, other)
     with split:
-        tracks = ui.data.student_tracks(store, sid)
+        tracks = store.student_tracks(sid)
         labels = {
             (int(r.video_id), int(r.track_id)):
                 f"{r.file_name}, {r.first_seen_s:.0f}–{r.last_seen_s:.0f} s (track {r.track_id})"
@@ -104,7 +104,7 @@ def consent(store, student: pd.Series) -> None:  # type: ignore[no-untyped-def]
 
 
 def thumbnail(store, student: pd.Series) -> None:  # type: ignore[no-untyped-def]
-    held = ui.data.student_thumbnail(store, int(student["student_id"]))
+    held = store.student_thumbnail(int(student["student_id"]))
     if held is not None:
         st.image(held["jpeg"], width=96, caption=(
             f"{student['display_name']}, from {held['file_name']} at "
@@ -155,7 +155,7 @@ st.subheader(str(student["display_name"]))
 thumbnail(store, student)
 st.download_button(
     f"Download everything stored about {student['display_name']}",
-    data=lambda: ui.data.student_export(store, chosen), file_name=f"student_{chosen}.zip",
+    data=lambda: store.student_export_bytes(chosen), file_name=f"student_{chosen}.zip",
     mime="application/zip", on_click="ignore", key=f"export_{chosen}",
     help="A subject access export: one zip with the student's row, every observation of them "
          "with its lesson, the alerts about them with what was decided, and their face "

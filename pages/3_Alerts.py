@@ -42,7 +42,7 @@ if store is None:
 
 ui.data.checked_alerts(str(store.path), queries.data_version(store))
 NAMES = ui.data.student_names(store)
-settings = ui.data.alert_settings(store)  # the thresholds kept in the database
+settings = store.alert_settings()  # the thresholds kept in the database
 show_dismissed = st.toggle("Show dismissed alerts")
 alerts = current_alerts(store, include_dismissed=show_dismissed)
 

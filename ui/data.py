@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -15,7 +14,6 @@ from emotion_core.alerts.checks import check_alerts
 from emotion_core.analysis.annotate import annotated_lesson_frames
 from emotion_core.analysis.jobs import JobQueue, queue_for
 from emotion_core.analysis.models import load_detector, load_emotion_model
-from emotion_core.core.alert_settings import AlertSettings
 from emotion_core.core.paths import SAMPLE_DIR, upload_dir
 from emotion_core.emotion.model import EmotionModel
 from emotion_core.faces.mtcnn import MTCNNDetector
@@ -133,38 +131,7 @@ def video_file(store: Store, lesson: pd.Series) -> Path | None:
     return find_stored_video(str(lesson["file_name"]), int(lesson["size_bytes"]), folders)
 
 
-def stored_lessons(store: Store) -> pd.DataFrame:
-    """Every lesson stored, analysed or not, with what deleting it would remove."""
-    return store.stored_lessons()
-
-
-def retention_days(store: Store) -> int | None:
-    """Days a lesson is kept after its date, or None to keep lessons until deleted."""
-    return store.retention_days()
-
-
 def student_names(store: Store) -> dict[int, str]:
     """Each student's name on the roster (renamed there or not), by ``student_id``."""
     roster = store.students()
     return dict(zip(roster["student_id"].astype(int), roster["display_name"]))
-
-
-def student_tracks(store: Store, student_id: int) -> pd.DataFrame:
-    """The tracks (continuous sightings) that make up the student, for checking and
-    splitting."""
-    return store.student_tracks(student_id)
-
-
-def student_thumbnail(store: Store, student_id: int) -> dict[str, Any] | None:
-    """The student's face thumbnail with where it was taken, or None."""
-    return store.student_thumbnail(student_id)
-
-
-def student_export(store: Store, student_id: int) -> bytes:
-    """The subject access export of one student, as a zip."""
-    return store.student_export_bytes(student_id)
-
-
-def alert_settings(store: Store) -> AlertSettings:
-    """The alert thresholds kept in the database."""
-    return store.alert_settings()

@@ -9,16 +9,15 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 from support.alert_lessons import HandMadeLessons, sad_between
+from support.pages import ALERTS
 
 from benchmarks.synthetic_lessons import lesson_record, write_lesson
 from emotion_core.store.store import DB_ENV_VAR, Store
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "3_Alerts.py")
-
 
 def run_page(db: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
     monkeypatch.setenv(DB_ENV_VAR, str(db))
-    return AppTest.from_file(PAGE, default_timeout=60).run()
+    return AppTest.from_file(ALERTS, default_timeout=60).run()
 
 
 def write_lessons(db: Path, sad: bool) -> None:

@@ -32,6 +32,7 @@ from support.media import (
     write_vfr_video,
     write_video,
 )
+from support.pages import ANALYSE, run
 
 from emotion_core.analysis.jobs import DONE, FAILED, Job, JobQueue, queue_for
 from emotion_core.analysis.pipeline import analyse_video
@@ -42,7 +43,6 @@ from emotion_core.video.source import VideoError, VideoSource, file_label, print
 from emotion_core.video.uploads import VIDEO_SUFFIXES, safe_file_name
 from ui.frame import plain
 
-ANALYSE_PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "0_Analyse.py")
 SAMPLE_FPS = 2.0
 # the models the session's fixtures hold (conftest.py), so nothing loads twice
 SETTINGS = AnalysisSettings(sample_fps=SAMPLE_FPS, emotion_model="fer", embedding_model="Dlib")
@@ -361,7 +361,7 @@ def browser_can_send(name: str) -> bool:
 def upload_on_page(queue: JobQueue, files: dict[str, Path]) -> list[Job]:
     """Choose ``files`` (by the name uploaded) in the Analyse page's uploader, give the class,
     press Analyse, as a user does; the jobs the page queued."""
-    app = run_page()
+    app = run(ANALYSE)
     app.file_uploader[0].set_value(
         [(name, path.read_bytes(), "video/mp4") for name, path in files.items()])
     next(t for t in app.text_input if t.label == "Class or group").set_value("7B")
@@ -369,12 +369,6 @@ def upload_on_page(queue: JobQueue, files: dict[str, Path]) -> list[Job]:
     next(b for b in app.button if b.label == "Analyse").click().run()
     assert not app.exception, [e.message for e in app.exception]
     return [job for job in queue.jobs() if job.job_id not in known]
-
-
-def run_page() -> AppTest:
-    app = AppTest.from_file(ANALYSE_PAGE, default_timeout=120).run()
-    assert not app.exception, [e.message for e in app.exception]
-    return app
 
 
 SENT_BAD = tuple(b for b in (*INVALID, CUT_STREAM) if browser_can_send(b.name))
@@ -418,10 +412,10 @@ def app_run(tmp_path_factory: pytest.TempPathFactory, corpus: dict[str, Path],
         bad = upload_on_page(queue, {b.name: corpus[b.name] for b in SENT_BAD})
         failed = {job.name: queue.wait(job.job_id, 300) for job in bad}
         after_failures = snapshot_of(queue.store)
-        page_after_failures = run_page()
+        page_after_failures = run(ANALYSE)
         good = upload_on_page(queue, {sent: corpus[name] for name, sent in SENT_UNUSUAL.items()})
         good_jobs = {job.name: queue.wait(job.job_id, 300) for job in good}
-        page_at_end = run_page()
+        page_at_end = run(ANALYSE)
         yield AppRun(root, db, first_snapshot, failed, page_after_failures, after_failures,
                      good_jobs, page_at_end, snapshot_of(queue.store), files_before,
                      set(root.rglob("*")))
