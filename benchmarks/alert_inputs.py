@@ -42,6 +42,7 @@ def describe(db: Path, score: float, min_frames: int) -> list[dict[str, object]]
         lessons = []
         for video in videos.itertuples():
             rows = store.observations(int(video.video_id))
+            rows = rows[rows["readable"]]  # the faces with a reading, as the alerts read them
             negative = rows[list(NEGATIVE_EMOTIONS)].sum(axis=1)
             happy = rows[list(POSITIVE_EMOTIONS)].sum(axis=1)
             rows = rows.assign(negative=negative, balance=expression_balance(happy, negative))

@@ -37,12 +37,13 @@ a full search; the pipeline's ``detect_every`` > 1 does a full search on only so
 Usage::
 
     .venv/bin/python benchmarks/detection.py [--seed 0] [--duration 60] [--video PATH]
+        [--detector yunet|mtcnn]
         [--min-face-size N] [--upscale X] [--min-score X] [--threshold-pnet X]
         [--threshold-rnet X] [--threshold-onet X] [--scale-factor X] [--emotion-model auto]
         [--fps X] [--detect-every K] [--min-iou 0.4] [--time-video PATH | --no-timing]
         [--time-repeat 3] [--time-batch-frames 8]
         [--compose-dir DIR] [--json]
-    .venv/bin/python benchmarks/detection.py --compare min_face_size=16 min_score=0.8 ...
+    .venv/bin/python benchmarks/detection.py --detector mtcnn --compare min_face_size=16 ...
         (timing only: the flags' settings and each SPEC, interleaved, on --time-video)
 """
 
@@ -68,6 +69,7 @@ if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
 
 from emotion_core.core.geometry import iou_matrix
+from emotion_core.faces.choice import DEFAULT_DETECTOR
 from emotion_core.faces.mtcnn import MTCNNSettings
 
 SHARED_VIDEOS = PROJECT_ROOT.parent / "shared" / "data" / "videos"
@@ -250,7 +252,7 @@ def analyse(video: Path, settings: Any, emotion_model_name: str) -> tuple[pd.Dat
 
 
 def time_detection(
-    video: Path, settings: Any, detectors: list[MTCNNSettings], repeat: int, batch_frames: int
+    video: Path, settings: Any, detectors: list[Any], repeat: int, batch_frames: int
 ) -> list[dict[str, Any]]:
     """Milliseconds per sampled frame of ``detector.detect`` on whole frames of ``video``.
 
@@ -333,6 +335,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             default=getattr(defaults, f.name),
             help=f"MTCNNSettings.{f.name} (default {getattr(defaults, f.name)})",
         )
+    ap.add_argument(
+        "--detector", default=DEFAULT_DETECTOR,
+        help=f"face detector (default {DEFAULT_DETECTOR}); the MTCNN flags apply with mtcnn",
+    )
     ap.add_argument("--emotion-model", default="auto", help="auto | fer | deepface (default auto)")
     ap.add_argument("--fps", type=float, help="frames sampled per second (default: the pipeline's)")
     ap.add_argument("--detect-every", type=int, help="AnalysisSettings.detect_every (default: its)")
@@ -357,8 +363,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def analysis_settings(args: argparse.Namespace) -> Any:
     from emotion_core.analysis.settings import AnalysisSettings
+    from emotion_core.faces.choice import detector_settings
 
-    detector = MTCNNSettings(**{f.name: getattr(args, f.name) for f in fields(MTCNNSettings)})
+    if args.detector == "mtcnn":  # the MTCNN flags apply to MTCNN only
+        detector = MTCNNSettings(**{f.name: getattr(args, f.name) for f in fields(MTCNNSettings)})
+    else:
+        detector = detector_settings(args.detector)
     settings = AnalysisSettings(detector=detector, emotion_model=args.emotion_model)
     overrides = {"sample_fps": args.fps, "detect_every": args.detect_every}
     return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
@@ -443,6 +453,8 @@ def compare(args: argparse.Namespace) -> list[dict[str, Any]]:
 
     configure_environment()
     settings = analysis_settings(args)
+    if args.detector != "mtcnn":
+        raise ValueError("--compare changes MTCNN's settings: give it with --detector mtcnn")
     if not args.time_video.is_file():
         raise FileNotFoundError(f"no video to time on: {args.time_video}")
     detectors = [settings.detector, *(parse_spec(s, settings.detector) for s in args.compare)]

@@ -18,10 +18,15 @@ to the truth as ``detection.py`` matches them; the table adds how many faces wer
 rooms are kept in ``benchmarks/out/low_resolution`` and reused (JAFFE: do not publish them).
 JAFFE has 213 photos, each shown for a 2-5 s segment, so a room's readings are not independent.
 
+And in-the-wild faces the training never saw: the held-out fifth of ``expw_dev``'s source photos
+(``training.photo_faces``: the split the training uses), each photo's face found and read by
+the app's evaluation path (``evaluation.runner.read_photos``), at the photos' own size.
+
 Usage::
 
     .venv/bin/python benchmarks/low_resolution.py [--sets fer2013 classroom] \
         [--models fer classroom ...] [--heights 48 24 ...] [--duration 60] [--json]
+    (--sets takes fer2013, classroom and expw; all three by default)
 """
 
 from __future__ import annotations
@@ -53,8 +58,10 @@ from emotion_core.core.labels import EMOTIONS, NEGATIVE_EMOTIONS
 from emotion_core.emotion.model import EmotionModel, EmotionModelUnavailable, classify_crops
 from emotion_core.evaluation.metrics import classification_metrics, expected_calibration_error
 from emotion_core.training.fer2013 import FaceSet, load_public_test
+from emotion_core.training.photo_faces import split_photos
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "fer2013"
+DEFAULT_PHOTOS = DEFAULT_DATA.parent / "faces" / "expw_dev" / "labels.csv"
 # the composed rooms hold JAFFE faces (not to be published): kept in the git-ignored out/
 ROOMS = Path(__file__).resolve().parent / "out" / "low_resolution"
 HEIGHTS = (48, 32, 24, 20, 16, 12)
@@ -176,9 +183,12 @@ def room_reading(video: Path, height: int, store: Any, model: EmotionModel) -> d
     from emotion_core.analysis.models import load_detector
     from emotion_core.analysis.pipeline import analyse_video
     from emotion_core.analysis.settings import AnalysisSettings
+    from emotion_core.faces.readability import ReadabilitySettings
 
-    # who is who changes no reading: identification is left off
-    settings = AnalysisSettings(identify=False, emotion_model=model.name)
+    # who is who changes no reading: identification is left off; every face is read, however
+    # small, to measure the model at each height (the app would not read the smallest)
+    settings = AnalysisSettings(identify=False, emotion_model=model.name,
+                                readability=ReadabilitySettings.every_face())
     result = analyse_video(video, store, load_detector(settings.detector), model, settings)
     truth = load_truth(video)
     readings, true, found_heights, faces = matched_readings(
@@ -213,6 +223,27 @@ def measure_rooms(name: str, rooms: dict[int, Path], default: str) -> dict[str, 
     }
 
 
+def measure_photos(name: str, photos: list[Any], default: str) -> dict[str, Any]:
+    """``name``'s readings of labelled photos through the app's evaluation path."""
+    from emotion_core.analysis.models import load_detector
+    from emotion_core.evaluation.runner import read_photos
+
+    try:
+        model = load_emotion_model(name)
+    except EmotionModelUnavailable as exc:
+        return {"model": name, "default": name == default, "unavailable": str(exc)}
+    started = time.perf_counter()
+    read = [r for r in read_photos(model, load_detector(), photos) if r.probabilities is not None]
+    true = np.array([EMOTIONS.index(r.photo.emotion) for r in read])
+    row = {"height": "own size", "photos": len(photos), "photos_read": len(read),
+           **scores(np.stack([r.probabilities for r in read]), true),
+           "true_shares": class_shares(true)}
+    return {
+        "model": name, "default": name == default, "description": model.description,
+        "seconds": round(time.perf_counter() - started, 1), "by_height": [row],
+    }
+
+
 def default_model() -> str:
     """The model ``auto`` reads with on this machine: DeepFace's where it loads, else ours."""
     try:
@@ -230,7 +261,9 @@ def table(rows: list[dict[str, Any]], true_shares: dict[str, float] | None = Non
     """One model's readings as a Markdown table, one column per face height. Without
     ``true_shares`` (the same for every column) each class's cell gives read / true share."""
     lines = [
-        "| face height | " + " | ".join(f"{r['height']} px" for r in rows) + " |",
+        "| face height | " + " | ".join(
+            f"{r['height']} px" if isinstance(r["height"], int) else r["height"] for r in rows
+        ) + " |",
         "|---" * (len(rows) + 1) + "|",
     ]
     if "faces" in rows[0]:  # a composed room: what the analysis found first
@@ -273,9 +306,12 @@ def printed(title: str, results: list[dict[str, Any]], true_shares: dict[str, fl
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the fer2013 folder")
-    ap.add_argument("--sets", nargs="+", choices=("fer2013", "classroom"),
-                    default=["fer2013", "classroom"],
-                    help="the public test faces shrunk, and/or composed rooms read by the app")
+    ap.add_argument("--sets", nargs="+", choices=("fer2013", "classroom", "expw"),
+                    default=["fer2013", "classroom", "expw"],
+                    help="the public test faces shrunk, composed rooms read by the app, and/or "
+                    "the held-out ExpW photos read by the app")
+    ap.add_argument("--photos", type=Path, default=DEFAULT_PHOTOS,
+                    help="the expw_dev labels.csv (path,emotion,source_image)")
     ap.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
     ap.add_argument("--heights", nargs="+", type=int, default=list(HEIGHTS),
                     help="face heights in pixels (default: %(default)s)")
@@ -301,6 +337,12 @@ def main(argv: list[str] | None = None) -> int:
             "duration_s": args.duration,
             "results": [measure_rooms(n, rooms, report["default"]) for n in args.models],
         }
+    if "expw" in args.sets:
+        _, held_out = split_photos(args.photos)
+        report["expw"] = {
+            "photos": len(held_out),
+            "results": [measure_photos(n, held_out, report["default"]) for n in args.models],
+        }
     if args.json:
         print(json.dumps(report))
         return 0
@@ -312,6 +354,9 @@ def main(argv: list[str] | None = None) -> int:
     if "classroom" in report:
         printed(f"Composed classrooms read by analyse_video ({args.duration:g} s each)",
                 report["classroom"]["results"], None)
+    if "expw" in report:
+        printed(f"Held-out ExpW photos ({report['expw']['photos']}) read by the app",
+                report["expw"]["results"], None)
     return 0
 
 

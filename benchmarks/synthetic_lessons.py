@@ -264,6 +264,9 @@ def observation_rows(t: np.ndarray, student: int, probabilities: np.ndarray,
         "detection_score": np.broadcast_to(np.asarray(score, dtype=np.float32), (n,)),
         **{e: probabilities[:, i].astype(np.float32) for i, e in enumerate(EMOTIONS)},
         "top_emotion": np.asarray(EMOTIONS)[probabilities.argmax(axis=1)],
+        # 30-px frontal faces: all readable (faces/readability.py)
+        "face_height_px": np.float32(30.0), "yaw_deg": np.float32(0.0),
+        "pitch_deg": np.float32(0.0), "sharpness": np.float32(0.1), "readable": True,
     })
 
 

@@ -12,6 +12,8 @@ import ui.data
 import ui.frame
 from emotion_core.analysis.jobs import DONE, FAILED, QUEUED, Job, JobQueue
 from emotion_core.core.paths import SAMPLE_VIDEO
+from emotion_core.faces.choice import DEFAULT_DETECTOR, DETECTORS
+from emotion_core.faces.readability import ReadabilitySettings
 from emotion_core.store import queries
 from emotion_core.store.privacy import Removal
 from emotion_core.store.settings import MAX_RETENTION_DAYS
@@ -27,8 +29,9 @@ def show_job(queue: JobQueue, job: Job) -> None:
     if job.status == DONE and job.result is not None:
         r = job.result
         st.success(
-            f"**{name}**: done: {r.faces} faces in {r.frames_sampled} frames, "
-            f"{r.tracks} tracks, analysed in {r.seconds:.0f} s with {r.emotion_model}."
+            f"**{name}**: done: {r.faces} faces in {r.frames_sampled} frames "
+            f"({r.readable_faces} readable), {r.tracks} tracks, analysed in {r.seconds:.0f} s "
+            f"with {r.emotion_model}."
         )
     elif job.status == FAILED:
         st.error(f"**{name}**: not analysed: {ui.frame.plain(job.error or '')}")
@@ -89,12 +92,38 @@ def what_was_seen(store: Store, version: str, lessons: pd.DataFrame) -> None:
     video = available.set_index("video_id").loc[chosen, "video"]
     st.caption(
         "Boxes are the faces found, labelled with who it is (the student, or the track within "
-        "the lesson) and the most likely expression with its probability. Frames are read "
-        "again from the video; no frame is stored."
+        "the lesson) and the most likely expression with its probability; grey boxes are faces "
+        "that could not be read. Frames are read again from the video; no frame is stored."
     )
+    ui.frame.readable_faces(ui.data.readable_share(store, str(store.path), version, (chosen,)))
     frames = ui.data.annotated_frames(store, str(store.path), version, chosen, str(video))
     for column, (image, caption) in zip(st.columns(len(frames) or 1), frames):
         column.image(image, caption=caption, width="stretch")
+
+
+def readability_inputs() -> ReadabilitySettings:
+    """Which faces are read: the thresholds kept with each analysis (faces/readability.py)."""
+    default = ReadabilitySettings()
+    st.markdown("**Which faces are read**")
+    st.caption(
+        "A face too small, turned away or looking down carries no readable expression: it is "
+        "counted and recognised but gets no reading. The defaults come from measurements "
+        "(docs/app.md, *Readable faces*)."
+    )
+    left, middle, right = st.columns(3)
+    min_face = left.number_input(
+        "Smallest face read (px)", min_value=0, max_value=400, value=int(default.min_face_px),
+        step=2, help="Face height in pixels of the video. The offline model reads about half of "
+                     "the faces of 12-16 px right, and fewer below (docs/app.md).")
+    yaw = middle.number_input(
+        "Most turned to the side (°)", min_value=5, max_value=90,
+        value=int(default.max_yaw_deg), step=5)
+    pitch = right.number_input(
+        "Most looking down (°)", min_value=5, max_value=90,
+        value=int(default.max_pitch_deg), step=5,
+        help="A face looking down at a desk or a book shows its forehead, not its expression.")
+    return ReadabilitySettings(min_face_px=float(min_face), max_yaw_deg=float(yaw),
+                               max_pitch_deg=float(pitch))
 
 
 def removed(removal: Removal) -> str:
@@ -210,6 +239,14 @@ with st.form("analyse", clear_on_submit=True):
              "Students page; only for students whose identification is on. It is deleted with "
              "the student, when identification is turned off, and with the lesson.",
     )
+    readability = readability_inputs()
+    detector = st.radio(
+        "Face detector", list(DETECTORS), index=list(DETECTORS).index(DEFAULT_DETECTOR),
+        horizontal=True,
+        help="MTCNN (the default) is the detector the emotion models and alert thresholds were "
+             "tuned with; YuNet finds more of the small, turned and partly hidden faces of a "
+             "real class, but its faces are read a little less well (docs/detection.md).",
+    )
     submitted = st.form_submit_button("Analyse", type="primary")
 
 if submitted:
@@ -219,7 +256,8 @@ if submitted:
     if not chosen:
         st.info("Choose one or more video files first (or tick the sample lesson).")
     else:
-        ui.changes.queue_jobs(chosen, group, lesson_date, sample_fps, new_students, thumbnails)
+        ui.changes.queue_jobs(chosen, group, lesson_date, sample_fps, new_students, thumbnails,
+                              readability, detector)
         st.rerun()
 
 ui.changes.show_change()
@@ -240,17 +278,20 @@ if lessons is not None and not lessons.empty:
     st.subheader("Lessons analysed")
     st.dataframe(
         lessons[["file_name", "class_group", "lesson_date", "duration_s", "tracks",
-                 "faces_per_frame", "top_emotion", "mood_index", "emotion_model"]],
+                 "faces_per_frame", "observations", "readable_faces", "top_emotion",
+                 "mood_index", "emotion_model"]],
         hide_index=True,
         column_config={
             "file_name": "video", "class_group": "class", "lesson_date": "date",
             "duration_s": st.column_config.NumberColumn("length (s)", format="%.0f"),
             "tracks": "face tracks",
             "faces_per_frame": st.column_config.NumberColumn("faces per frame", format="%.1f"),
+            "observations": "faces seen", "readable_faces": "faces read",
             "top_emotion": "most common expression",
             "mood_index": st.column_config.NumberColumn(
                 "mood index", format="%+.2f",
-                help="mean probability of happy minus that of angry, disgust, fear and sad",
+                help="mean probability of happy minus that of angry, disgust, fear and sad, "
+                     "over the faces that could be read",
             ),
             "emotion_model": "emotion model",
         },

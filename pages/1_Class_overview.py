@@ -12,8 +12,8 @@ from emotion_core.store import queries
 
 st.title("Class overview")
 st.caption(
-    "The share of each expression among all faces seen, over lesson time and from lesson to "
-    "lesson. " + ui.frame.CAVEAT
+    "The share of each expression among the faces that could be read, over lesson time and "
+    "from lesson to lesson. " + ui.frame.CAVEAT
 )
 
 
@@ -44,29 +44,32 @@ choices = {0: everything} | {
     int(r.video_id): f"{r.lesson_date}: {r.file_name}" for r in lessons.itertuples()
 }
 shown = st.selectbox("Lesson", list(choices), format_func=choices.__getitem__)
-video_ids = tuple(lessons["video_id"]) if shown == 0 else (shown,)
+video_ids = tuple(int(v) for v in lessons["video_id"]) if shown == 0 else (shown,)
+ui.frame.readable_faces(ui.data.readable_share(store, path, version, video_ids))
 duration = float(lessons.set_index("video_id").loc[list(video_ids), "duration_s"].max())
 bin_s = queries.bin_seconds(duration)
 timeline = ui.data.emotion_timeline(store, path, version, video_ids, bin_s)
 if timeline.empty:
-    st.info("No face was found in these lessons, so there is nothing to show over time.")
+    st.info("No face that could be read was found in these lessons, so there is nothing to "
+            "show over time.")
 else:
     st.altair_chart(ui.charts.timeline_chart(timeline, "Expressions over lesson time"),
                     width="stretch")
     st.caption(
-        f"Each band is the mean probability of one expression over every face seen in a "
-        f"{bin_s:.0f}-second window; hover for the exact numbers."
+        f"Each band is the mean probability of one expression over every readable face seen in "
+        f"a {bin_s:.0f}-second window; hover for the exact numbers."
     )
 
 st.subheader("Lesson by lesson")
 st.dataframe(
-    lessons[["lesson_date", "file_name", "duration_s", "faces_per_frame", "top_emotion",
-             "mood_index", *EMOTIONS]],
+    lessons[["lesson_date", "file_name", "duration_s", "faces_per_frame", "observations",
+             "readable_faces", "top_emotion", "mood_index", *EMOTIONS]],
     hide_index=True,
     column_config={
         "lesson_date": "date", "file_name": "video",
         "duration_s": st.column_config.NumberColumn("length (s)", format="%.0f"),
         "faces_per_frame": st.column_config.NumberColumn("faces per frame", format="%.1f"),
+        "observations": "faces seen", "readable_faces": "faces read",
         "top_emotion": "most common expression",
         "mood_index": st.column_config.NumberColumn("mood index", format="%+.2f"),
     } | {
@@ -77,5 +80,5 @@ st.dataframe(
 st.altair_chart(ui.charts.index_chart(lessons), width="stretch")
 st.caption(
     "Mood index: the mean probability of *happy* minus that of *angry, disgust, fear* and *sad* "
-    "over all faces of a lesson, from -1 to +1."
+    "over the readable faces of a lesson, from -1 to +1."
 )

@@ -153,6 +153,8 @@ student = roster.set_index("student_id").loc[chosen].copy()
 student["student_id"] = chosen
 st.subheader(str(student["display_name"]))
 thumbnail(store, student)
+if student["lessons"]:
+    ui.frame.readable_faces(ui.data.readable_share(store, path, version, None, chosen))
 st.download_button(
     f"Download everything stored about {student['display_name']}",
     data=lambda: store.student_export_bytes(chosen), file_name=f"student_{chosen}.zip",

@@ -8,6 +8,7 @@ import streamlit as st
 import ui.changes
 import ui.charts
 import ui.data
+import ui.frame
 from emotion_core.alerts.checks import alert_evidence, current_alerts
 from emotion_core.alerts.rules import BALANCE_WORDS, RULES, clock
 from emotion_core.store import queries
@@ -40,7 +41,9 @@ if store is None:
             "the alert rules flag then appear here with the evidence for each flag.")
     st.stop()
 
-ui.data.checked_alerts(str(store.path), queries.data_version(store))
+version = queries.data_version(store)
+ui.data.checked_alerts(str(store.path), version)
+ui.frame.readable_faces(ui.data.readable_share(store, str(store.path), version))
 NAMES = ui.data.student_names(store)
 settings = store.alert_settings()  # the thresholds kept in the database
 show_dismissed = st.toggle("Show dismissed alerts")

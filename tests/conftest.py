@@ -59,10 +59,14 @@ def deepface_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def detector(deepface_home: Path) -> MTCNNDetector:
+    """MTCNN, which the floors and counts of the tests that use this fixture were measured with.
+    YuNet, the other detector, is tested in tests/faces/test_detectors.py,
+    tests/faces/test_detection_recall.py and through the command line."""
     from emotion_core.analysis.models import configure_environment, load_detector
+    from emotion_core.faces.mtcnn import MTCNNSettings
 
     configure_environment()
-    return load_detector()
+    return load_detector(MTCNNSettings())  # type: ignore[return-value]
 
 
 @pytest.fixture(scope="session")

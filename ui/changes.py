@@ -11,6 +11,8 @@ import streamlit as st
 
 from emotion_core.analysis.settings import AnalysisSettings
 from emotion_core.core.paths import SAMPLE_VIDEO, upload_dir
+from emotion_core.faces.choice import DEFAULT_DETECTOR, detector_settings
+from emotion_core.faces.readability import ReadabilitySettings
 from emotion_core.store.privacy import Removal
 from emotion_core.store.store import Store
 from emotion_core.video.uploads import save_upload
@@ -18,12 +20,16 @@ from ui import data
 
 
 def queue_jobs(videos: list[tuple[str, object]], group: str, lesson_date: date, fps: float,
-               new_students: bool = True, thumbnails: bool = False) -> None:
-    """Save the uploads (``(name, file)``; a file of None is the sample) and queue them."""
+               new_students: bool = True, thumbnails: bool = False,
+               readability: ReadabilitySettings | None = None,
+               detector: str = DEFAULT_DETECTOR) -> None:
+    """Save the uploads (``(name, file)``; a file of None is the sample) and queue them, to be
+    analysed with the face detector called ``detector`` (faces/choice.py)."""
     path = data.db_path()
     queue = data.job_queue(str(path))
     settings = AnalysisSettings(
-        sample_fps=fps, identify_new_students=new_students, store_thumbnails=thumbnails
+        sample_fps=fps, identify_new_students=new_students, store_thumbnails=thumbnails,
+        readability=readability or ReadabilitySettings(), detector=detector_settings(detector),
     )
     for name, file in videos:
         video = SAMPLE_VIDEO if file is None else save_upload(name, file, upload_dir(path))

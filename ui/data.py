@@ -14,9 +14,11 @@ from emotion_core.alerts.checks import check_alerts
 from emotion_core.analysis.annotate import annotated_lesson_frames
 from emotion_core.analysis.jobs import JobQueue, queue_for
 from emotion_core.analysis.models import load_detector, load_emotion_model
+from emotion_core.analysis.readable_share import ReadableShare
+from emotion_core.analysis.readable_share import readable_share as share_of_store
 from emotion_core.core.paths import SAMPLE_DIR, upload_dir
 from emotion_core.emotion.model import EmotionModel
-from emotion_core.faces.mtcnn import MTCNNDetector
+from emotion_core.faces.detector import FaceDetector
 from emotion_core.store import queries
 from emotion_core.store.privacy import Removal
 from emotion_core.store.store import Store, StoreError, default_db_path
@@ -86,6 +88,15 @@ def emotion_timeline(
     return queries.emotion_timeline(_store, video_ids, bin_s, student_id)
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def readable_share(
+    _store: Store, path: str, version: str, video_ids: tuple[int, ...] | None = None,
+    student_id: int | None = None,
+) -> ReadableShare:
+    """How many faces of these lessons (all, by default; one student's) could be read."""
+    return share_of_store(_store, video_ids, student_id)
+
+
 @st.cache_data(show_spinner=False, max_entries=16)
 def roster(_store: Store, path: str, version: str, group: str | None) -> pd.DataFrame:
     """The students (``Store.students``) with their expression profile and mood index."""
@@ -119,7 +130,7 @@ def checked_alerts(path: str, version: str) -> str:
 
 
 @st.cache_resource
-def detector_and_model(emotion_model: str) -> tuple[MTCNNDetector, EmotionModel]:
+def detector_and_model(emotion_model: str) -> tuple[FaceDetector, EmotionModel]:
     """The face detector and the emotion model ``emotion_model``, loaded once per server."""
     return load_detector(), load_emotion_model(emotion_model)
 

@@ -8,6 +8,7 @@ import time
 import streamlit as st
 from streamlit.errors import Error as StreamlitError
 
+from emotion_core.analysis.readable_share import ReadableShare
 from emotion_core.cli.access import Access, configured_password, decide, password_matches
 
 CAVEAT = (
@@ -72,6 +73,17 @@ def require_access() -> None:
         time.sleep(1.0)  # a wrong guess costs a second
         st.error("That is not the password.")
     st.stop()
+
+
+def readable_faces(share: ReadableShare) -> None:
+    """How many of the faces behind a page's figures could be read, and what would let more be
+    read where few were; nothing where no face was seen."""
+    if not share.faces:
+        return
+    st.caption(f"{share.describe()}. The figures are over the readable faces only.")
+    advice = share.advice()
+    if advice is not None:
+        st.warning(advice, icon=":material/photo_camera:")
 
 
 _MARKDOWN_SPECIAL = "\\`*_[]$<>~|"

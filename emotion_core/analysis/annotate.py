@@ -1,4 +1,4 @@
-"""Drawing what the analysis saw onto video frames: face boxes, who, top emotion.
+"""Drawing what the analysis saw onto video frames: face boxes, who, top emotion (or "not read").
 
 Frames are decoded again from the video when they are wanted; no picture is ever stored.
 """
@@ -23,6 +23,8 @@ EMOTION_COLOURS: tuple[tuple[int, int, int], ...] = (
     (230, 40, 40), (60, 140, 40), (170, 60, 170), (255, 200, 0),
     (30, 120, 200), (40, 230, 230), (220, 220, 220),
 )
+# a face whose expression could not be read (faces/readability.py)
+UNREAD_COLOUR = (150, 150, 150)
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 STRIP_PX = 28
 
@@ -42,17 +44,21 @@ def draw(
     caption: str,
     scale: float = 1.0,
 ) -> np.ndarray:
-    """An RGB frame with each face's box and ``who top-emotion probability``, and ``caption``
-    in a strip below. ``boxes`` (N, 4) in frame pixels, ``probabilities`` (N, 7)."""
+    """An RGB frame with each face's box and ``who top-emotion probability`` (``who not read``
+    in grey for a face with NaN probabilities: it could not be read), and ``caption`` in a
+    strip below. ``boxes`` (N, 4) in frame pixels, ``probabilities`` (N, 7)."""
     image = np.ascontiguousarray(image)
     if scale != 1.0:
         image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
     for box, p, name in zip(np.asarray(boxes, float), np.asarray(probabilities, float), who):
-        top = int(np.argmax(p))
-        colour = EMOTION_COLOURS[top]
+        if np.isfinite(p).all():
+            top = int(np.argmax(p))
+            colour, text = EMOTION_COLOURS[top], f"{name} {EMOTIONS[top]} {p[top]:.2f}"
+        else:
+            colour, text = UNREAD_COLOUR, f"{name} not read"
         x1, y1, x2, y2 = (round(v * scale) for v in box)
         cv2.rectangle(image, (x1, y1), (x2, y2), colour, 2)
-        _label(image, f"{name} {EMOTIONS[top]} {p[top]:.2f}", (x1, y1), colour)
+        _label(image, text, (x1, y1), colour)
     strip = np.full((STRIP_PX, image.shape[1], 3), 32, np.uint8)
     cv2.putText(strip, caption, (6, 19), FONT, 0.45, (235, 235, 235), 1, cv2.LINE_AA)
     return np.vstack([image, strip])
@@ -107,11 +113,13 @@ def annotated_lesson_frames(
     drawn = []
     for frame in frames_at(video_path, sample_fps, indices):
         shown = faces[faces["frame_index"] == frame.index]
-        caption = f"{lesson['file_name']}  {frame.time_s:.1f} s  {len(shown)} faces"
+        caption = (f"{lesson['file_name']}  {frame.time_s:.1f} s  {len(shown)} faces, "
+                   f"{int(shown['readable'].sum())} read")
         drawn.append((
             draw(
                 frame.image, shown[["x1", "y1", "x2", "y2"]].to_numpy(),
-                shown[list(EMOTIONS)].to_numpy(), shown["who"].tolist(), caption,
+                shown[list(EMOTIONS)].to_numpy(dtype=float, na_value=np.nan),
+                shown["who"].tolist(), caption,
                 default_scale(frame.image.shape[1]),
             ),
             caption,

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import date
 from pathlib import Path
 
+from emotion_core.analysis.reading import ReadFaces, read_expressions
 from emotion_core.analysis.rows import (
     observation_rows,
     track_identity_rows,
@@ -18,10 +19,11 @@ from emotion_core.analysis.rows import (
 from emotion_core.analysis.settings import AnalysisResult, AnalysisSettings
 from emotion_core.core.crops import FacePreprocessing
 from emotion_core.core.files import file_sha256
-from emotion_core.core.types import Faces, Frame, Progress, VideoInfo
-from emotion_core.emotion.model import DEFAULT_PREPROCESSING, EmotionModel, classify_faces
+from emotion_core.core.types import Frame, Progress, VideoInfo
+from emotion_core.emotion.model import DEFAULT_PREPROCESSING, EmotionModel
 from emotion_core.faces.detector import FaceDetector
 from emotion_core.faces.guided import RecentFaces, detect_guided, region_crop_size
+from emotion_core.faces.readability import ReadabilitySettings, frontal_face
 from emotion_core.faces.tracking import IoUTracker
 from emotion_core.identity.embedders import FaceEmbedder
 from emotion_core.identity.people import Person, RosterReferences, identify, students_of
@@ -56,14 +58,22 @@ def analyse_frames(
     detect_every: int = 1,
     preprocessing: FacePreprocessing = DEFAULT_PREPROCESSING,
     sampler: TrackSampler | None = None,
-) -> Iterator[list[Faces]]:
-    """Detect, classify and track the faces of frames, one batch of frames at a time.
+    readable: ReadabilitySettings | None = None,
+) -> Iterator[list[ReadFaces]]:
+    """Detect, track and read the faces of frames, one batch of frames at a time.
+
+    Every face is tracked (and seen by the ``sampler``), but only the faces that ``readable``
+    (the default ``ReadabilitySettings`` unless given) finds readable are read by the emotion
+    model; the others keep NaN emotions. Faces are measured and cut from the frames as
+    decoded, at the video's own resolution.
 
     ``detect_every`` 1 searches every frame whole. With k > 1 only every k-th frame is searched
     whole, and every frame is also searched near the faces seen lately that it does not have yet
     (see ``detect_guided``); ``analyse_video`` takes k from ``AnalysisSettings``. A ``sampler``
     sees every frame's tracked faces (it keeps and embeds the best chips of each track).
     """
+    readable = readable or ReadabilitySettings()
+    frontal = frontal_face(detector.name)  # where its landmarks sit on a frontal face
     crop_size = region_crop_size(detector)
     recent = RecentFaces()
     position = 0  # of the batch's first frame among all sampled frames
@@ -81,7 +91,9 @@ def analyse_frames(
                 sampler.add(frame.image, f)
         if sampler is not None:
             sampler.flush(batch[-1].time_s)
-        yield classify_faces(emotion_model, [f.image for f in batch], faces, preprocessing)
+        yield read_expressions(
+            emotion_model, [f.image for f in batch], faces, readable, preprocessing, frontal
+        )
 
 
 def analyse_video(
@@ -126,6 +138,7 @@ def analyse_video(
         batches = analyse_frames(
             source.frames(settings.sample_fps), detector, emotion_model, tracker,
             settings.batch_frames, settings.detect_every, settings.preprocessing, sampler,
+            settings.readability,
         )
         counts = _stage_observations(store, video_id, batches, progress)
         identified = (
@@ -214,6 +227,7 @@ class _Counts:
 
     frames: int = 0
     faces: int = 0
+    readable_faces: int = 0
 
 
 class _ProgressReport:
@@ -241,7 +255,7 @@ class _ProgressReport:
 
 
 def _stage_observations(
-    store: Store, video_id: int, batches: Iterable[list[Faces]], progress: _ProgressReport
+    store: Store, video_id: int, batches: Iterable[list[ReadFaces]], progress: _ProgressReport
 ) -> _Counts:
     """Stage the observations of every batch of frames in ``store``, reporting progress."""
     counts = _Counts()
@@ -249,6 +263,7 @@ def _stage_observations(
         store.stage_observations(observation_rows(video_id, faces))
         counts.frames += len(faces)
         counts.faces += sum(len(f) for f in faces)
+        counts.readable_faces += sum(f.readable for f in faces)
         progress.batch_done(counts)
     return counts
 
@@ -311,6 +326,7 @@ def _result(
         file_name=record.file_name,
         frames_sampled=counts.frames,
         faces=counts.faces,
+        readable_faces=counts.readable_faces,
         tracks=tracks,
         emotion_model=emotion_model.name,
         detector=detector.description,

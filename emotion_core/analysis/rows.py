@@ -7,20 +7,24 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from emotion_core.analysis.reading import ReadFaces
 from emotion_core.core.labels import EMOTIONS
-from emotion_core.core.types import Faces
 from emotion_core.identity.people import Person
 from emotion_core.identity.sampling import TrackEmbedding
 from emotion_core.store.records import TRACK_THUMBNAIL_COLUMNS
 
 
-def observation_rows(video_id: int, faces: Sequence[Faces]) -> pd.DataFrame:
-    """One row per face, in the store's observation columns."""
-    faces = [f for f in faces if len(f)]
-    if not faces:
+def observation_rows(video_id: int, frames: Sequence[ReadFaces]) -> pd.DataFrame:
+    """One row per face, in the store's observation columns; a face that could not be read
+    has its measures and no emotions (NULL probabilities and top emotion)."""
+    frames = [f for f in frames if len(f)]
+    if not frames:
         return pd.DataFrame()
+    faces = [f.faces for f in frames]
+    measured = [f.readability for f in frames]
     boxes = np.concatenate([f.boxes for f in faces])
     probabilities = np.concatenate([f.emotions for f in faces])
+    readable = np.concatenate([r.readable for r in measured])
     columns: dict[str, object] = {
         "video_id": video_id,
         "frame_index": np.concatenate([np.full(len(f), f.frame_index) for f in faces]),
@@ -31,8 +35,12 @@ def observation_rows(video_id: int, faces: Sequence[Faces]) -> pd.DataFrame:
         "detection_score": np.concatenate([f.scores for f in faces]),
     }
     for i, emotion in enumerate(EMOTIONS):
-        columns[emotion] = probabilities[:, i]
-    columns["top_emotion"] = np.asarray(EMOTIONS)[probabilities.argmax(axis=1)]
+        columns[emotion] = np.where(readable, probabilities[:, i], np.nan).astype(np.float32)
+    top = np.asarray(EMOTIONS, dtype=object)[np.nan_to_num(probabilities, nan=0.0).argmax(axis=1)]
+    columns["top_emotion"] = np.where(readable, top, None)
+    for name in ("face_height_px", "yaw_deg", "pitch_deg", "sharpness"):
+        columns[name] = np.concatenate([getattr(r, name) for r in measured]).astype(np.float32)
+    columns["readable"] = readable
     return pd.DataFrame(columns)
 
 

@@ -6,7 +6,8 @@ from dataclasses import asdict, dataclass, field
 
 from emotion_core.core.crops import FacePreprocessing
 from emotion_core.emotion.model import DEFAULT_PREPROCESSING
-from emotion_core.faces.mtcnn import MTCNNSettings
+from emotion_core.faces.choice import DetectorSettings, default_detector_settings
+from emotion_core.faces.readability import ReadabilitySettings
 
 
 @dataclass(frozen=True)
@@ -25,9 +26,13 @@ class AnalysisSettings:
     # classroom (benchmarks/detection.py); 1 searches every frame whole.
     detect_every: int = 2
     emotion_model: str = "auto"
-    detector: MTCNNSettings = field(default_factory=MTCNNSettings)
+    # which face detector, with its settings (faces/choice.py: YuNet by default, or MTCNN)
+    detector: DetectorSettings = field(default_factory=default_detector_settings)
     # how faces are cut for the emotion model: the same value evaluation uses by default
     preprocessing: FacePreprocessing = DEFAULT_PREPROCESSING
+    # which faces are read (size, head pose, sharpness); the others are counted, tracked and
+    # identified but get no emotion reading (faces/readability.py)
+    readability: ReadabilitySettings = field(default_factory=ReadabilitySettings)
     track_min_iou: float = 0.3
     track_max_gap_s: float = 2.0
     # a track ends where its face also overlaps another track this much (two people crossing);
@@ -92,6 +97,8 @@ class AnalysisResult:
     # people left anonymous: not on the roster, with ``identify_new_students`` off
     anonymous_people: int | None = None
     thumbnails: int = 0  # face thumbnails offered to the store (kept where better)
+    # of ``faces``, those whose expression could be read (``AnalysisSettings.readability``)
+    readable_faces: int = 0
     faces_embedded: int = 0
     identity_seconds: float = 0.0  # of ``seconds``: cutting chips, embedding, assigning
 

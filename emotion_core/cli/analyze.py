@@ -30,6 +30,7 @@ ANALYSIS_WAIT_S = 3600.0
 
 def add_parser(commands: Commands) -> None:
     from emotion_core.analysis.models import EMBEDDING_MODEL_CHOICES, EMOTION_MODEL_CHOICES
+    from emotion_core.faces.choice import DEFAULT_DETECTOR, DETECTORS
 
     analyze = commands.add_parser("analyze", aliases=["analyse"], help="analyse lesson videos")
     analyze.add_argument("videos", nargs="+", type=Path, help="video files (mp4, avi, mov, mkv, webm, …)")
@@ -58,6 +59,12 @@ def add_parser(commands: Commands) -> None:
         "--embedding-model", choices=EMBEDDING_MODEL_CHOICES, default="auto",
         help="auto: DeepFace's VGG-Face where its weights are available, else the offline Dlib",
     )
+    _add_readability_options(analyze)
+    analyze.add_argument(  # checked in cmd_analyze, so an unknown name is one error line
+        "--detector", default=DEFAULT_DETECTOR, metavar="NAME",
+        help=f"face detector: {' or '.join(DETECTORS)} (default {DEFAULT_DETECTOR}; see "
+             "docs/detection.md)",
+    )
     analyze.add_argument("--group", help="class or group the lessons belong to")
     analyze.add_argument("--date", type=date.fromisoformat, help="lesson date, YYYY-MM-DD")
     analyze.add_argument("--json", action="store_true", help="print one JSON object per video")
@@ -71,6 +78,32 @@ def add_parser(commands: Commands) -> None:
     analyze.set_defaults(handler=cmd_analyze)
 
 
+def _add_readability_options(analyze: argparse.ArgumentParser) -> None:
+    """Which faces are read (faces/readability.py); the others are counted and identified but
+    get no emotion reading."""
+    from emotion_core.faces.readability import ReadabilitySettings
+
+    default = ReadabilitySettings()
+    analyze.add_argument(
+        "--min-face-px", type=float, default=default.min_face_px,
+        help=f"smallest face read, its height in pixels of the video (default "
+             f"{default.min_face_px:g}); smaller faces get no emotion reading",
+    )
+    analyze.add_argument(
+        "--max-yaw", type=float, default=default.max_yaw_deg, metavar="DEGREES",
+        help=f"faces turned further to the side get no reading (default {default.max_yaw_deg:g})",
+    )
+    analyze.add_argument(
+        "--max-pitch", type=float, default=default.max_pitch_deg, metavar="DEGREES",
+        help=f"faces looking down further (at a desk, a book) get no reading (default "
+             f"{default.max_pitch_deg:g})",
+    )
+    analyze.add_argument(
+        "--min-sharpness", type=float, default=default.min_sharpness,
+        help=f"blurrier faces get no reading, 0 reads all (default {default.min_sharpness:g})",
+    )
+
+
 def cmd_analyze(args: argparse.Namespace) -> int:
     from emotion_core.analysis.models import configure_environment
 
@@ -78,13 +111,19 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from emotion_core.analysis.models import load_detector, load_embedder, load_emotion_model
     from emotion_core.analysis.pipeline import analyse_video
     from emotion_core.analysis.settings import AnalysisSettings
-    from emotion_core.faces.mtcnn import MTCNNSettings
+    from emotion_core.faces.choice import detector_settings
+    from emotion_core.faces.readability import ReadabilitySettings
 
     try:
+        readability = ReadabilitySettings(
+            min_face_px=args.min_face_px, max_yaw_deg=args.max_yaw, max_pitch_deg=args.max_pitch,
+            min_sharpness=args.min_sharpness,
+        )
         settings = AnalysisSettings(
             sample_fps=args.fps, emotion_model=args.emotion_model,
             identify=not args.no_identify, embedding_model=args.embedding_model,
             identify_new_students=not args.no_new_students, store_thumbnails=args.thumbnails,
+            readability=readability, detector=detector_settings(args.detector),
         )
     except ValueError as exc:
         print_error(exc)
@@ -97,7 +136,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         return 1
     # the models load before the database is opened, so a run that has to wait for another is
     # ready to start when it gets the database
-    detector = load_detector(MTCNNSettings())
+    detector = load_detector(settings.detector)
     emotion_model = load_emotion_model(args.emotion_model)
     with open_store(args) as store:
         embedder = (
@@ -164,7 +203,8 @@ def _describe_result(result: AnalysisResult) -> str:
     )
     return (
         f"{result.file_name}: video {result.video_id}, {result.frames_sampled} frames, "
-        f"{result.faces} faces in {result.tracks} tracks, {who}, "
+        f"{result.faces} faces ({result.readable_faces} readable) in {result.tracks} tracks, "
+        f"{who}, "
         f"{result.seconds:.1f} s ({result.emotion_model})"
     )
 

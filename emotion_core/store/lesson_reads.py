@@ -35,7 +35,11 @@ class LessonReads:
             ).df()
 
     def export_observations(self, out: str | Path, file_format: str) -> int:
-        """Write every observation, with its lesson's file name and group, to CSV or Parquet."""
+        """Write every observation, with its lesson's file name and group, to CSV or Parquet.
+
+        Every face seen is a row, with what decided whether it could be read (``readable``,
+        ``face_height_px``, ``yaw_deg``, ``pitch_deg``, ``sharpness``); the emotion columns are
+        empty for the faces that could not: filter on ``readable`` for the readings."""
         if file_format not in ("csv", "parquet"):
             raise ValueError(f"unknown export format {file_format!r}; use csv or parquet")
         out = Path(out)

@@ -7,6 +7,9 @@ from emotion_core.core.labels import EMOTIONS
 OBSERVATION_COLUMNS: tuple[str, ...] = (
     "video_id", "frame_index", "observed_at_s", "track_id", "student_id",
     "x1", "y1", "x2", "y2", "detection_score", *EMOTIONS, "top_emotion",
+    # what decides whether the face's expression can be read (faces/readability.py); the
+    # emotions and top_emotion are NULL where it could not
+    "face_height_px", "yaw_deg", "pitch_deg", "sharpness", "readable",
 )
 
 _OBSERVATION_COLUMNS_SQL = ",\n".join(
@@ -22,6 +25,23 @@ _OBSERVATION_COLUMNS_SQL = ",\n".join(
         "top_emotion VARCHAR NOT NULL",
     ]
 )
+
+
+def _readability_columns(table: str) -> str:
+    """Migration 6 for one of the two observation tables: rows analysed before it keep their
+    readings and count as readable, with their measures unknown."""
+    nullable = "\n".join(
+        f"ALTER TABLE {table} ALTER COLUMN {c} DROP NOT NULL;" for c in (*EMOTIONS, "top_emotion")
+    )
+    return f"""
+    {nullable}
+    ALTER TABLE {table} ADD COLUMN face_height_px REAL;
+    ALTER TABLE {table} ADD COLUMN yaw_deg REAL;
+    ALTER TABLE {table} ADD COLUMN pitch_deg REAL;
+    ALTER TABLE {table} ADD COLUMN sharpness REAL;
+    ALTER TABLE {table} ADD COLUMN readable BOOLEAN NOT NULL DEFAULT true;
+    """
+
 
 # Each entry moves the schema one version up; never edit one that has shipped, append a new one.
 MIGRATIONS: tuple[str, ...] = (
@@ -132,5 +152,9 @@ MIGRATIONS: tuple[str, ...] = (
         created_at TIMESTAMP NOT NULL DEFAULT current_timestamp
     );
     """,
+    # readable faces (faces/readability.py): each observation keeps the face's height in pixels
+    # of the video, its head pose and sharpness, and whether its expression could be read; a
+    # face that could not has no emotion reading (NULL probabilities and top emotion)
+    _readability_columns("observations") + _readability_columns("observations_staging"),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -25,14 +25,16 @@ class StoredAlerts:
     _transaction: Any
 
     def alert_observations(self, video_id: int, columns: Sequence[str]) -> pd.DataFrame:
-        """The ``columns`` of a lesson's observations that have a student id, in time order."""
+        """The ``columns`` of a lesson's readable observations that have a student id, in time
+        order (a face that could not be read has no emotion reading to judge)."""
         unknown = set(columns) - set(OBSERVATION_COLUMNS)
         if unknown:
             raise ValueError(f"observations have no columns {sorted(unknown)}")
         with self._cursor() as cur:
             return cur.execute(
                 f"SELECT {', '.join(columns)} FROM observations"
-                " WHERE video_id = ? AND student_id IS NOT NULL ORDER BY observed_at_s, track_id",
+                " WHERE video_id = ? AND student_id IS NOT NULL AND readable"
+                " ORDER BY observed_at_s, track_id",
                 [video_id],
             ).df()
 
@@ -40,7 +42,7 @@ class StoredAlerts:
         """Changes whenever an observation is added, removed, read differently or given another
         student."""
         columns = ", ".join(["video_id", "frame_index", "track_id", "student_id",
-                             "detection_score", *EMOTIONS])
+                             "detection_score", "readable", *EMOTIONS])
         with self._cursor() as cur:
             count, digest = cur.execute(
                 f"SELECT count(*), coalesce(sum(hash({columns})), 0) FROM observations"

@@ -40,7 +40,10 @@ CONTENTS: dict[str, str] = {
                     "were seen in, and counts of everything below",
     "observations.csv": "one row per sighting of the student's face in a sampled frame: the "
                         "lesson (file name, group, date), time in the lesson, the face's box, "
-                        "the detector's score, the probability of each expression",
+                        "the detector's score, the probability of each expression, the face's "
+                        "height in pixels, head pose (yaw, pitch) and sharpness, and whether "
+                        "its expression could be read (readable; where it could not, the "
+                        "expression columns are empty)",
     "alerts.json": "the alerts raised about the student, the numbers behind each and what "
                    "people decided (status, note, when)",
     "face_embeddings.json": "the face embeddings: numeric vectors computed from the student's "

@@ -12,11 +12,12 @@ ONNX_INPUT = "faces"
 ONNX_OUTPUT = "probabilities"
 
 
-def export_onnx(net: Any, standardise: bool, path: Path) -> None:
+def export_onnx(net: Any, standardise: bool, path: Path, temperature: float = 1.0) -> None:
     """Write ``net`` as ONNX: (N, 48, 48) grey values 0..255 in, (N, 7) probabilities out.
 
     The graph averages the probabilities of each face and its mirror image (test-time flip), as
-    ``predict(..., flip=True)`` does when the run is measured.
+    ``predict(..., flip=True)`` does when the run is measured, each the softmax of the logits
+    divided by ``temperature`` (the run's calibration; 1 leaves them as trained).
     """
     import torch
 
@@ -28,7 +29,8 @@ def export_onnx(net: Any, standardise: bool, path: Path) -> None:
         def forward(self, faces: torch.Tensor) -> torch.Tensor:
             x = normalise(faces.unsqueeze(1), standardise)
             mirrored = torch.flip(x, dims=[3])
-            return (torch.softmax(self.net(x), dim=1) + torch.softmax(self.net(mirrored), dim=1)) / 2
+            return (torch.softmax(self.net(x) / temperature, dim=1)
+                    + torch.softmax(self.net(mirrored) / temperature, dim=1)) / 2
 
     deployed = Deployed().cpu().eval()
     example = torch.zeros(2, FACE_SIZE, FACE_SIZE)

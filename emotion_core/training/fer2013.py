@@ -46,6 +46,12 @@ class FaceSet:
     def subset(self, index: np.ndarray) -> FaceSet:
         return FaceSet(self.images[index], self.labels[index])
 
+    def joined(self, *others: FaceSet) -> FaceSet:
+        """These faces, then the others'."""
+        sets = (self, *others)
+        return FaceSet(np.concatenate([s.images for s in sets]),
+                       np.concatenate([s.labels for s in sets]))
+
     def class_counts(self) -> np.ndarray:
         return np.bincount(self.labels, minlength=len(EMOTIONS))
 

@@ -12,13 +12,21 @@ import numpy as np
 
 from emotion_core.core.files import file_sha256
 from emotion_core.core.labels import EMOTIONS
+from emotion_core.evaluation.metrics import expected_calibration_error
 from emotion_core.training.augment import augment, normalise
+from emotion_core.training.calibration import (
+    at_heights,
+    fit_temperature,
+    mirrored_logits,
+    read_with_temperature,
+)
 from emotion_core.training.config import REFERENCE_FACES, TrainingConfig
 from emotion_core.training.distillation import teacher_readings
 from emotion_core.training.export import export_onnx
 from emotion_core.training.fer2013 import FaceSet, load_public_test, training_split
 from emotion_core.training.measure import predict, score
 from emotion_core.training.net_import import load_exported, restore_batch_norms
+from emotion_core.training.photo_faces import load_photo_split
 from emotion_core.training.results import EpochRecord, TrainingResult
 from emotion_core.training.run_log import MODEL_FILE, earlier_run
 from emotion_core.training.weight_average import WeightAverage
@@ -225,6 +233,41 @@ def _public_test_scores(net: Any, public_test: FaceSet | None, device: Any,
     return plain, flipped
 
 
+def _data(config: TrainingConfig, progress: bool) -> tuple[FaceSet, FaceSet, FaceSet | None]:
+    """(train, validation, held-out photos): FER2013 split as before, with the labelled photos'
+    training faces (repeated) and their held-out faces added when the run has ``photos``."""
+    train_set, val_set = training_split(config.data, config.val_fraction, config.seed,
+                                        config.limit)
+    if config.photos is None:
+        return train_set, val_set, None
+    photo_train, photo_val = load_photo_split(config.photos, show_progress=progress)
+    train_set = train_set.joined(*[photo_train] * config.photo_repeats)
+    return train_set, val_set.joined(photo_val), photo_val
+
+
+def _calibrated(run: _Run, judged: FaceSet, photo_val: FaceSet | None
+                ) -> tuple[float, dict[str, Any], dict[str, Any] | None]:
+    """The temperature of the best epoch's network (1 unless the run calibrates), the expected
+    calibration error on the judged validation faces before and after it, and the scores of the
+    held-out photos read with it."""
+    config, heights = run.config, run.config.val_heights
+    plain, mirrored = mirrored_logits(run.net, judged.images, run.device, config.standardise)
+    temperature = fit_temperature(plain, mirrored, judged.labels) if config.calibrate else 1.0
+    per_height = len(judged) // len(heights)
+    calibration: dict[str, Any] = {"temperature": temperature, "ece_before": {}, "ece_after": {}}
+    for i, height in enumerate(heights):
+        part = slice(i * per_height, (i + 1) * per_height)
+        for key, t in (("ece_before", 1.0), ("ece_after", temperature)):
+            readings = read_with_temperature(plain[part], mirrored[part], t)
+            calibration[key][str(height)] = round(
+                expected_calibration_error(readings, judged.labels[part]), 4)
+    photos = None
+    if photo_val is not None:
+        p, m = mirrored_logits(run.net, photo_val.images, run.device, config.standardise)
+        photos = score(read_with_temperature(p, m, temperature), photo_val.labels)
+    return temperature, calibration, photos
+
+
 def train(
     config: TrainingConfig,
     on_epoch: Callable[[EpochRecord], None] | None = None,
@@ -240,8 +283,8 @@ def train(
     torch.manual_seed(config.seed)
     np.random.seed(config.seed)
     device = select_device(config.device)
-    train_set, val_set = training_split(config.data, config.val_fraction, config.seed,
-                                        config.limit)
+    train_set, val_set, photo_val = _data(config, progress)
+    judged = at_heights(val_set, config.val_heights)
     public_test = load_public_test(config.data)
     soft = teacher = None
     if config.distil_from:
@@ -249,13 +292,14 @@ def train(
         soft = torch.from_numpy(readings).to(device)
 
     run = _Run(config, train_set, soft, device, started)
-    history, best_epoch = _fit(run, val_set, on_epoch, progress)
-    validation = score(predict(run.net, val_set.images, device, config.standardise),
-                       val_set.labels)
+    history, best_epoch = _fit(run, judged, on_epoch, progress)
+    validation = score(predict(run.net, judged.images, device, config.standardise),
+                       judged.labels)
+    temperature, calibration, photos = _calibrated(run, judged, photo_val)
     test, test_flip = _public_test_scores(run.net, public_test, device, config.standardise)
     config.out.mkdir(parents=True, exist_ok=True)
     model_path = config.out / MODEL_FILE
-    export_onnx(run.net, config.standardise, model_path)
+    export_onnx(run.net, config.standardise, model_path, temperature)
     return TrainingResult(
         config=config, device=str(device), torch_version=torch.__version__,
         parameters=parameter_count(run.net), train_faces=len(train_set), val_faces=len(val_set),
@@ -263,5 +307,6 @@ def train(
         faces_per_second=run.faces_seen / max(run.train_seconds, 1e-9), history=history,
         validation=validation, public_test=test, public_test_flip=test_flip,
         model_path=model_path, model_sha256=file_sha256(model_path), init=init,
-        teacher=teacher,
+        teacher=teacher, temperature=temperature, calibration=calibration,
+        held_out_photos=photos,
     )

@@ -30,6 +30,7 @@ class ModelCard:
     accuracy_of: str  # whose accuracy the table gives, when not plainly the model's
     accuracy: tuple[tuple[str, Metrics | None], ...]  # (set, its metrics) a row
     public_test: Metrics | None  # per class in a table of its own
+    other_data: str = ""  # a paragraph on data trained on beside FER2013, and its terms
 
 
 def write_model_card(folder: Path, card: ModelCard) -> None:
@@ -58,7 +59,7 @@ faces, of which {card.held_out} The
 public test set was used only to measure and choose between runs, never to train. FER2013 states
 no licence; it is widely used for research. The images are not redistributed here, only weights
 learnt from them.
-
+{card.other_data}
 ## How it was made
 ```
 {card.commands}
@@ -110,8 +111,9 @@ A small residual CNN that reads a grey face as probabilities over the 7 FER2013 
 of mostly adult faces and is less accurate on children; the app shows its probabilities as
 trends, never as a verdict about a child."""
     held_out = f"""\
-{result.val_faces:,} ({config.val_fraction:.0%} of each class, seed {config.seed})
-were held out for validation and early stopping, leaving {result.train_faces:,} to train on."""
+{config.val_fraction:.0%} of each class (seed {config.seed}) were held out for validation and
+early stopping{_with_photos(config)}: {result.val_faces:,} validation faces in all, and
+{result.train_faces:,} faces trained on each epoch."""
     run_notes = f"""\
 Device {result.device}, torch {result.torch_version}; {result.epochs_run} epochs run, best
 validation accuracy at epoch {result.best_epoch}; {result.seconds / 60:.1f} min in all,
@@ -120,7 +122,7 @@ learning rate {config.learning_rate} ({config.schedule()}),
 weight decay {config.weight_decay}, batch {config.batch_size}, label smoothing
 {config.label_smoothing}, class weights ∝ 1/count^{config.class_weight_power}; augmentation
 {asdict(config.augmentation)}.
-{_init_text(result)}{_teacher_text(result)}"""
+{_calibration_text(result)}{_init_text(result)}{_teacher_text(result)}"""
     return ModelCard(
         about=about,
         what_it_is_not=what_it_is_not,
@@ -133,12 +135,56 @@ weight decay {config.weight_decay}, batch {config.batch_size}, label smoothing
         sha256=result.model_sha256,
         accuracy_of="",
         accuracy=(
-            (f"validation split ({result.val_faces:,} faces)", result.validation),
+            (f"validation split ({result.val_faces:,} faces{_at_heights(config)})",
+             result.validation),
             ("FER2013 public test", result.public_test),
             ("FER2013 public test, flip-averaged", result.public_test_flip),
         ),
         public_test=result.public_test,
+        other_data=_photos_text(result),
     )
+
+
+def _with_photos(config: Any) -> str:
+    return "" if config.photos is None else ", with the labelled photos' held-out faces (below)"
+
+
+def _at_heights(config: Any) -> str:
+    if config.val_heights == (48,):
+        return ""
+    return " at " + ", ".join(str(h) for h in config.val_heights) + " px"
+
+
+def _photos_text(result: TrainingResult) -> str:
+    """The model card's paragraph on the labelled photos trained on beside FER2013, if any."""
+    config, scores = result.config, result.held_out_photos
+    if config.photos is None or scores is None:
+        return ""
+    held = sum(row["support"] for row in scores["per_class"].values())
+    return f"""
+It was also trained on the labelled photos of `{config.photos}` (each face counted
+{config.photo_repeats} times an epoch), cut as the app cuts a face (MTCNN, eye alignment), their
+source photos split by a hash of the photo's name: {held:,} faces of a fifth of the photos were
+held out, never trained on, and read at accuracy {scores["accuracy"]:.3f}, macro-F1
+{scores["macro_f1"]:.3f}. When these are ExpW faces (Expression in-the-Wild, Zhang et al., IJCV
+2018), their authors distribute them **for non-commercial research only**, and that caveat
+applies to this model's weights: the images are not redistributed here.
+"""
+
+
+def _calibration_text(result: TrainingResult) -> str:
+    """The model card's sentence on the judged face heights and the calibration."""
+    config, calibration = result.config, result.calibration
+    heights = ", ".join(str(h) for h in config.val_heights)
+    text = (f"Each epoch was judged on the validation faces at heights {heights} px (shrunk and "
+            "enlarged back to 48), all together.")
+    if config.calibrate and calibration:
+        before = ", ".join(f"{h} px {e:.3f}" for h, e in calibration["ece_before"].items())
+        after = ", ".join(f"{h} px {e:.3f}" for h, e in calibration["ece_after"].items())
+        text += (f" The graph divides the logits by the temperature {result.temperature:.3f},"
+                 " fitted on those faces (least negative log-likelihood): expected calibration "
+                 f"error (15 bins) {before} before, {after} after.")
+    return text + "\n"
 
 
 def _init_text(result: TrainingResult) -> str:

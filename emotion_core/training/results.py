@@ -42,3 +42,9 @@ class TrainingResult:
     # the model this run learnt from (--distil-from): its file, sha256, training log and the
     # accuracy of its averaged readings on the validation split
     teacher: dict[str, Any] | None = None
+    # the temperature dividing the logits in the exported graph (1 when not calibrated), and the
+    # expected calibration error on the validation faces at each height before and after it
+    temperature: float = 1.0
+    calibration: dict[str, Any] | None = None
+    # the scores (read as the app reads, mirrored) of the held-out labelled photos (--photos)
+    held_out_photos: dict[str, Any] | None = None

@@ -82,6 +82,9 @@ def training_log(result: TrainingResult, command: str) -> dict[str, Any]:
         "history": [asdict(r) for r in result.history],
         "init": result.init,
         "teacher": result.teacher,
+        "temperature": result.temperature,
+        "calibration": result.calibration,
+        "held_out_photos": result.held_out_photos,
     }
 
 

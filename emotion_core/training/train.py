@@ -39,7 +39,7 @@ import json
 import sys
 from pathlib import Path
 
-from emotion_core.training.config import TrainingConfig
+from emotion_core.training.config import AUGMENTATIONS, TrainingConfig
 from emotion_core.training.fer2013 import DatasetError
 from emotion_core.training.loop import select_device, train
 from emotion_core.training.model_card import training_card, write_model_card
@@ -92,6 +92,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--distil-zooms", type=_zooms, default=d.distil_zooms,
                         help="the teacher reads each face and these zooms of it, averaged "
                         f"({','.join(map(str, d.distil_zooms))}; none for the face alone)")
+    parser.add_argument("--augment", choices=sorted(AUGMENTATIONS), default="standard",
+                        help="standard: turns, shifts, light and erased patches; classroom: "
+                        "also faces shrunk to 10-48 px, blurred, noisy, JPEG-compressed and "
+                        "turned, as a classroom camera sees them (standard)")
+    parser.add_argument("--photos", type=Path, default=None, metavar="LABELS_CSV",
+                        help="also train on these labelled photos (path,emotion,source_image, "
+                        "e.g. ExpW faces), cut as the app cuts faces; a fifth of their source "
+                        "photos is held out for validation")
+    parser.add_argument("--photo-repeats", type=int, default=d.photo_repeats,
+                        help=f"each training face of --photos counts this often an epoch ({d.photo_repeats})")
+    parser.add_argument("--val-heights", type=lambda s: tuple(int(c) for c in s.split(",")),
+                        default=d.val_heights, help="judge each epoch on the validation faces "
+                        "shrunk to these heights in px and enlarged back (48)")
+    parser.add_argument("--calibrate", action="store_true",
+                        help="divide the exported logits by the temperature that fits the "
+                        "validation faces best (calibrated probabilities)")
     parser.add_argument("--no-standardise", action="store_true",
                         help="scale pixels to [-1, 1] instead of standardising each face")
     parser.add_argument("--device", default="auto", help="auto (GPU when torch sees one), cpu, cuda")
@@ -108,7 +124,9 @@ def training_config(args: argparse.Namespace) -> TrainingConfig:
         stages=args.stages, blocks=args.blocks, standardise=not args.no_standardise,
         device=args.device, init_from=args.init_from, average_weights=args.average_weights,
         distil_from=args.distil_from, distil_weight=args.distil_weight,
-        distil_zooms=args.distil_zooms,
+        distil_zooms=args.distil_zooms, augmentation=AUGMENTATIONS[args.augment],
+        photos=args.photos, photo_repeats=args.photo_repeats, val_heights=args.val_heights,
+        calibrate=args.calibrate,
     )
 
 
@@ -137,6 +155,10 @@ def run(args: argparse.Namespace, command: str) -> int:
     summary = {"model": str(result.model_path), "sha256": result.model_sha256,
                "best_epoch": result.best_epoch, "minutes": round(result.seconds / 60, 1),
                "validation_accuracy": round(result.validation["accuracy"], 4)}
+    if result.config.calibrate:
+        summary["temperature"] = result.temperature
+    if result.held_out_photos:
+        summary["held_out_photos_macro_f1"] = round(result.held_out_photos["macro_f1"], 4)
     if result.public_test:
         summary["public_test_accuracy"] = round(result.public_test["accuracy"], 4)
         summary["public_test_macro_f1"] = round(result.public_test["macro_f1"], 4)

@@ -111,7 +111,7 @@ def term(tmp_path_factory: pytest.TempPathFactory, cctv_classroom: Path, jaffe_d
          detector: MTCNNDetector, dlib_embedder: FaceEmbedder) -> Term:
     from emotion_core.analysis.models import load_emotion_model
 
-    model: EmotionModel = load_emotion_model("fer+classroom")  # the offline default
+    model: EmotionModel = load_emotion_model("classroom")  # the offline default
     folder = tmp_path_factory.mktemp("real_term")
     photos = load_face_photos(jaffe_dir, [PUPIL])[PUPIL]
     pupil: set[int] = set()

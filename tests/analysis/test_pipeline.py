@@ -4,7 +4,7 @@ store, re-analysis, and analyses that fail part-way."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import duckdb
@@ -14,18 +14,22 @@ import pytest
 from support.media import gradient_frames, truncated_copy, write_video
 
 from emotion_core.analysis.pipeline import analyse_video
+from emotion_core.analysis.reading import ReadFaces
 from emotion_core.analysis.rows import observation_rows
 from emotion_core.analysis.settings import AnalysisResult, AnalysisSettings
 from emotion_core.core.labels import EMOTIONS
 from emotion_core.core.types import Faces, Progress
 from emotion_core.emotion.model import EmotionModel
 from emotion_core.faces.mtcnn import MTCNNDetector, MTCNNSettings
+from emotion_core.faces.readability import Readability, ReadabilitySettings
 from emotion_core.store.schema import OBSERVATION_COLUMNS
 from emotion_core.store.store import Store
 from emotion_core.video.source import VideoError
 
 # the offline embedding model: no test tries to download VGG-Face's weights
 TWO_PER_SECOND = AnalysisSettings(sample_fps=2.0, embedding_model="Dlib")
+# no face too small, turned or blurred to be read
+READ_EVERY_FACE = ReadabilitySettings.every_face()
 
 
 @dataclass
@@ -78,18 +82,36 @@ def test_settings_are_checked(changes: dict[str, float]) -> None:
         AnalysisSettings(**changes)
 
 
+def read_faces(faces: Faces, emotions: np.ndarray, readable: list[bool]) -> ReadFaces:
+    n = len(faces)
+    measured = Readability(
+        face_height_px=faces.boxes[:, 3] - faces.boxes[:, 1], yaw_deg=np.zeros(n, np.float32),
+        pitch_deg=np.full(n, np.nan, np.float32), sharpness=np.full(n, 0.1, np.float32),
+        readable=np.array(readable, bool),
+        reasons=tuple(None if r else "too small" for r in readable),
+    )
+    return ReadFaces(faces.with_emotions(emotions), measured)
+
+
 def test_observation_rows_follow_the_store_columns() -> None:
     faces = Faces(
         frame_index=10, time_s=0.5,
-        boxes=np.array([[1, 2, 3, 4], [5, 6, 7, 8]], np.float32),
-        scores=np.array([0.95, 0.99], np.float32), landmarks=np.zeros((2, 5, 2), np.float32),
-    ).with_emotions(np.eye(7)[[3, 6]]).with_track_ids(np.array([2, 1]))
-    rows = observation_rows(5, [faces, Faces(frame_index=11, time_s=1.0)])
+        boxes=np.array([[1, 2, 3, 40], [5, 6, 7, 8], [9, 10, 11, 50]], np.float32),
+        scores=np.array([0.95, 0.99, 0.9], np.float32), landmarks=np.zeros((3, 5, 2), np.float32),
+    ).with_track_ids(np.array([2, 1, 3]))
+    emotions = np.eye(7, dtype=np.float32)[[3, 0, 6]]
+    emotions[1] = np.nan  # not read
+    empty = Faces(frame_index=11, time_s=1.0)
+    rows = observation_rows(5, [read_faces(faces, emotions, [True, False, True]),
+                                read_faces(empty, np.zeros((0, 7)), [])])
     assert list(rows.columns) == list(OBSERVATION_COLUMNS)
-    assert rows["top_emotion"].tolist() == ["happy", "neutral"]
-    assert rows["track_id"].tolist() == [2, 1] and (rows["video_id"] == 5).all()
+    assert rows["top_emotion"].fillna("-").tolist() == ["happy", "-", "neutral"]
+    assert rows["readable"].tolist() == [True, False, True]
+    assert rows[list(EMOTIONS)].iloc[1].isna().all()
+    assert rows["face_height_px"].tolist() == [38, 2, 40]
+    assert rows["track_id"].tolist() == [2, 1, 3] and (rows["video_id"] == 5).all()
     assert rows["student_id"].isna().all()
-    assert observation_rows(5, [Faces(frame_index=0, time_s=0.0)]).empty
+    assert observation_rows(5, [read_faces(empty, np.zeros((0, 7)), [])]).empty
 
 
 def test_a_file_that_is_no_video_writes_nothing(tmp_path: Path, detector: MTCNNDetector,
@@ -160,6 +182,18 @@ def test_cctv_observations_are_well_formed(cctv: Analysed) -> None:
     assert result.frames_sampled == 22  # 10.95 s at two a second
     assert result.faces == len(rows) > 0
     assert rows["frame_index"].nunique() >= 11, "faces in at least half the sampled frames"
+    # small children's faces: some read, some not; those not read have no reading at all
+    assert result.readable_faces == rows["readable"].sum() > 0
+    unread = rows[~rows["readable"]]
+    assert unread[[*EMOTIONS, "top_emotion"]].isna().all().all()
+    readable = ReadabilitySettings()
+    assert (unread["face_height_px"] < readable.min_face_px).any()
+    read = rows[rows["readable"]]
+    assert (read["face_height_px"] >= readable.min_face_px).all()
+    assert (read["pitch_deg"] <= readable.max_pitch_deg).all()
+    assert (read["yaw_deg"].abs() <= readable.max_yaw_deg).all()
+    np.testing.assert_allclose(rows["face_height_px"], rows.y2 - rows.y1, atol=1e-3)
+    rows = read
     probabilities = rows[list(EMOTIONS)].to_numpy()
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
     assert ((probabilities >= 0) & (probabilities <= 1)).all()
@@ -176,6 +210,26 @@ def test_cctv_observations_are_well_formed(cctv: Analysed) -> None:
     assert (video["status"], video["emotion_model"], video["fps"]) == ("done", "fer", 20.0)
     assert (video["width"], video["height"]) == (640, 352)
     assert json.loads(video["parameters"])["sample_fps"] == 2.0
+    assert json.loads(video["parameters"])["readability"] == asdict(ReadabilitySettings())
+
+
+@pytest.mark.real_data
+def test_faces_that_cannot_be_read_are_counted_and_identified_but_not_read(
+    tmp_path: Path, intel_classroom: Path, detector: MTCNNDetector, fer_model: EmotionModel
+) -> None:
+    counting = FailingModel(fer_model, fail_on=0)  # counts the model's calls, never fails
+    settings = AnalysisSettings(sample_fps=2.0, embedding_model="Dlib",
+                                readability=ReadabilitySettings(min_face_px=4000))
+    done = analyse_into(tmp_path / "db.duckdb", intel_classroom, detector, counting, settings)
+    assert counting.calls == 0, "no face was shown to the emotion model"
+    assert done.result.faces == len(done.rows) > 0 and done.result.readable_faces == 0
+    assert done.result.tracks == 4 and done.result.students == 4
+    assert done.rows["student_id"].notna().all(), "identified all the same"
+    assert not done.rows["readable"].any()
+    assert done.rows[[*EMOTIONS, "top_emotion"]].isna().all().all()
+    assert (done.rows["face_height_px"] > 0).all() and done.rows["sharpness"].notna().all()
+    stored = json.loads(done.video["parameters"])["readability"]
+    assert ReadabilitySettings.from_json(stored) == settings.readability
 
 
 # -- re-analysis and failures --------------------------------------------------------------------
@@ -231,8 +285,9 @@ def test_a_model_failing_midway_keeps_the_earlier_analysis(
     detector: MTCNNDetector, fer_model: EmotionModel,
 ) -> None:
     db, earlier = lesson_db
-    # several batches staged first
-    settings = AnalysisSettings(sample_fps=2.0, batch_frames=2, embedding_model="Dlib")
+    # several batches staged first; every face read, so that every batch calls the model
+    settings = AnalysisSettings(sample_fps=2.0, batch_frames=2, embedding_model="Dlib",
+                                readability=READ_EVERY_FACE)
     with Store(db) as store:
         # a new lesson: marked failed, with the reason
         failing = FailingModel(fer_model, fail_on=3)

@@ -19,6 +19,7 @@ from support.pages import ANALYSE, button, run, texts
 from emotion_core.analysis import jobs
 from emotion_core.analysis.jobs import DONE, FAILED, Job, queue_for
 from emotion_core.core.paths import upload_dir
+from emotion_core.faces.readability import ReadabilitySettings
 from emotion_core.store.store import DB_ENV_VAR
 from ui.frame import plain
 
@@ -98,6 +99,7 @@ def test_every_upload_is_queued_in_the_order_chosen(page_run: PageRun) -> None:
     for job in page_run.jobs.values():
         assert (job.class_group, job.recorded_on) == (GROUP, LESSON_DATE)
         assert job.settings.sample_fps == 2.0  # the slider's default
+        assert job.settings.readability == ReadabilitySettings()  # the form's defaults
         assert job.video_path.parent == upload_dir(page_run.db)
 
 
@@ -106,10 +108,10 @@ def test_the_lesson_is_analysed_and_shown(page_run: PageRun) -> None:
     assert job.status == DONE, job.error
     result = job.result
     assert result is not None and result.frames_sampled == 6 and result.tracks == 4
-    assert result.emotion_model == "fer+classroom", "the offline default"
+    assert result.emotion_model == "classroom", "the offline default"
     shown = texts(page_run.page.success)
-    assert (f"**{plain(LESSON)}**: done: {result.faces} faces in 6 frames, 4 tracks, "
-            f"analysed in") in shown
+    assert (f"**{plain(LESSON)}**: done: {result.faces} faces in 6 frames "
+            f"({result.readable_faces} readable), 4 tracks, analysed in") in shown
     lessons = page_run.page.dataframe[-1].value
     assert lessons[["file_name", "class_group", "lesson_date", "tracks"]].values.tolist() == [
         [LESSON, GROUP, LESSON_DATE, 4]]

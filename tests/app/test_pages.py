@@ -126,6 +126,10 @@ def test_class_overview_after_the_sample(with_sample: Path) -> None:
     assert list(summary["file_name"]) == ["demo_lesson.mp4"]
     shares = summary[["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]]
     assert shares.sum(axis=1).round(3).tolist() == [1.0]
+    # how many of the faces were read, said on the page
+    seen, read = summary[["observations", "readable_faces"]].iloc[0]
+    assert 0 < read <= seen
+    assert f"{read} of {seen} faces readable: faces under 16 px" in texts(app.caption)
     assert -1 <= summary["mood_index"].iloc[0] <= 1
 
     app.selectbox[1].select_index(1).run()  # the one lesson on its own

@@ -72,12 +72,12 @@ def test_json_output_is_one_object_per_video(first_run: FirstRun, intel_classroo
     assert [r["file_name"] for r in results] == [intel_classroom.name, "empty_room.mp4"]
     for result in results:
         assert RESULT_KEYS <= set(result)
-        assert result["emotion_model"] == "fer+classroom" and result["detector"].startswith("mtcnn(")
+        assert result["emotion_model"] == "classroom" and result["detector"].startswith("mtcnn(")
     adults = first_run.results[intel_classroom.name]
     assert (adults["frames_sampled"], adults["tracks"]) == (6, 4)
     assert 20 <= adults["faces"] <= 24
     # the log says, on stderr, that DeepFace was not available and which model ran instead
-    assert "using the offline default 'fer+classroom'" in first_run.done.stderr
+    assert "using the offline default 'classroom'" in first_run.done.stderr
     assert "emotion model: average of fer mini-Xception" in first_run.done.stderr
 
 
@@ -114,6 +114,12 @@ def test_export(first_run: FirstRun, tmp_path: Path, file_format: str) -> None:
     assert list(exported.columns) == ["file_name", "class_group", "recorded_on",
                                       *OBSERVATION_COLUMNS]
     assert set(exported["file_name"]) == {"intel_classroom_preview.mp4"}
+    # every face is a row; only those that could be read carry a reading
+    adults = first_run.results["intel_classroom_preview.mp4"]
+    assert exported["readable"].sum() == adults["readable_faces"]
+    unread = exported[~exported["readable"].astype(bool)]
+    assert unread[["happy", "top_emotion"]].isna().all().all()
+    assert exported["face_height_px"].notna().all()
 
 
 # -- bad input -------------------------------------------------------------------------------------
@@ -297,6 +303,35 @@ def test_students_are_corrected_from_the_command_line(lesson_db: Path, tmp_path:
         vectors = con.execute("SELECT count(*) FROM face_embeddings WHERE student_id = ?",
                               [second["student_id"]]).fetchone()[0]
     assert (left, vectors) == (0, 0)
+
+
+def test_a_bad_readability_threshold_is_one_clear_error(lesson_db: Path, tmp_path: Path,
+                                                       intel_classroom: Path) -> None:
+    before = Snapshot.of(lesson_db)
+    done = run_cli("analyze", intel_classroom, "--db", lesson_db, "--max-pitch", "120",
+                   cwd=tmp_path)
+    assert done.returncode == 2
+    assert error_lines(done) == [
+        "error: max_pitch_deg must be between 0 and 90 degrees, got 120.0"
+    ]
+    before.assert_unchanged(lesson_db)
+
+
+def test_the_readability_thresholds_are_kept_with_the_analysis(
+    tmp_path: Path, intel_classroom: Path
+) -> None:
+    db = tmp_path / "all.duckdb"
+    done = run_cli("analyze", intel_classroom, "--no-identify", "--json", "--no-progress",
+                   "--min-face-px", "0", "--max-yaw", "90", "--max-pitch", "90",
+                   "--min-sharpness", "0", "--db", db, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    [result] = [json.loads(line) for line in done.stdout.splitlines()]
+    assert result["readable_faces"] == result["faces"] > 0, "every face read"
+    with duckdb.connect(str(db), read_only=True) as con:
+        [parameters] = con.execute("SELECT parameters FROM videos").fetchone()
+    assert json.loads(parameters)["readability"] == {
+        "min_face_px": 0.0, "max_yaw_deg": 90.0, "max_pitch_deg": 90.0,
+        "max_pitch_up_deg": 40.0, "min_sharpness": 0.0, "min_detection_score": 0.0}
 
 
 def test_no_identify_stores_no_embeddings(tmp_path: Path, intel_classroom: Path) -> None:

@@ -248,13 +248,13 @@ def test_auto_falls_back_to_the_offline_ensemble_and_says_so(
     monkeypatch.setattr(models, "_unavailable", {})
     with caplog.at_level(logging.WARNING, logger="emotion_core.analysis.models"):
         model = models.load_emotion_model("auto")
-    assert model.name == models.OFFLINE_DEFAULT_EMOTION_MODEL == "fer+classroom"
-    assert model.members[0][0] is fer_model, "members are built once"
+    assert model.name == models.OFFLINE_DEFAULT_EMOTION_MODEL == "classroom"
+    assert model is models.load_emotion_model("classroom"), "built once"
     [warning] = [r for r in caplog.records if r.name == "emotion_core.analysis.models"]
     assert warning.levelno == logging.WARNING
     assert "DeepFace's emotion weights are not available" in warning.getMessage()
     assert "facial_expression_model_weights.h5" in warning.getMessage()
-    assert "using the offline default 'fer+classroom'" in warning.getMessage()
+    assert "using the offline default 'classroom'" in warning.getMessage()
     # the verdict is remembered: a second auto does not try the network again
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="emotion_core.analysis.models"):
@@ -281,7 +281,7 @@ def test_a_damaged_weight_file_is_unavailable_not_a_crash(
     monkeypatch.setattr(models, "_unavailable", {})
     with pytest.raises(EmotionModelUnavailable, match="not available"):
         models.load_emotion_model("deepface")
-    assert models.load_emotion_model("auto").name == "fer+classroom"
+    assert models.load_emotion_model("auto").name == "classroom"
 
 
 def deepface_emotion_architecture():  # type: ignore[no-untyped-def]

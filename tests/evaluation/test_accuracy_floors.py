@@ -53,14 +53,17 @@ EXPW = PhotoSet("expw_dev", every=10)  # 431 of 4,305 faces
 # on exactly these photos (in the comments). lfw's subset holds only 3 fear photos, so its
 # macro-F1 moves more from run to run than its accuracy; JAFFE is balanced.
 FLOORS: dict[tuple[PhotoSet, str], tuple[float, float]] = {
-    (JAFFE, "fer+classroom"): (0.51, 0.47),  # 0.540 / 0.504, the offline default
+    (JAFFE, "fer+classroom"): (0.51, 0.47),  # 0.549 / 0.507 (0.540 / 0.504 before issue 18)
     (JAFFE, "fer"): (0.45, 0.40),  # 0.484 / 0.431
-    (JAFFE, "classroom"): (0.50, 0.46),  # 0.531 / 0.491
-    (LFW, "fer+classroom"): (0.42, 0.31),  # 0.452 / 0.345
+    (JAFFE, "classroom"): (0.52, 0.47),  # 0.554 / 0.508, the offline default (issue 18)
+    (LFW, "fer+classroom"): (0.42, 0.31),  # 0.499 / 0.395 (0.452 / 0.345 before issue 18)
     (LFW, "fer"): (0.39, 0.29),  # 0.427 / 0.328
-    (LFW, "classroom"): (0.38, 0.28),  # 0.412 / 0.315
-    # the other two models on this subset: fer 0.302 / 0.263, classroom 0.348 / 0.328
-    (EXPW, "fer+classroom"): (0.32, 0.29),  # 0.355 / 0.328
+    (LFW, "classroom"): (0.43, 0.34),  # 0.462 / 0.375 (0.412 / 0.315 before issue 18)
+    # the other two models on this subset: fer 0.302 / 0.263 (classroom before issue 18: 0.348 / 0.328)
+    (EXPW, "fer+classroom"): (0.32, 0.29),  # 0.404 / 0.383 (0.355 / 0.328 before issue 18)
+    # classroom has trained on four in five of these photos since issue 18 (the held-out fifth is
+    # measured by benchmarks/low_resolution.py): this floor guards against a regression only
+    (EXPW, "classroom"): (0.40, 0.40),  # 0.441 / 0.439
 }
 
 

@@ -16,7 +16,7 @@ from emotion_core.core.labels import EMOTIONS
 from emotion_core.core.paths import upload_dir
 from emotion_core.core.thumbnails import encode_thumbnail
 from emotion_core.store.records import AnalysisSummary, TrackIdentities, VideoRecord
-from emotion_core.store.schema import MIGRATIONS
+from emotion_core.store.schema import MIGRATIONS, OBSERVATION_COLUMNS
 from emotion_core.store.store import Store
 from emotion_core.video.uploads import save_upload
 
@@ -47,6 +47,9 @@ def observations(video_id: int, frames: int, faces_per_frame: int, seed: int) ->
         "detection_score": rng.uniform(0.9, 1.0, n).astype(np.float32),
         **{e: probabilities[:, i] for i, e in enumerate(EMOTIONS)},
         "top_emotion": np.asarray(EMOTIONS)[probabilities.argmax(axis=1)],
+        # large frontal faces: all readable
+        "face_height_px": np.float32(40.0), "yaw_deg": np.float32(0.0),
+        "pitch_deg": np.float32(0.0), "sharpness": np.float32(0.1), "readable": True,
     }
     return pd.DataFrame(rows)
 
@@ -64,6 +67,32 @@ def database_of_schema(path: Path, version: int) -> duckdb.DuckDBPyConnection:
         con.execute(migration)
         con.execute("INSERT INTO schema_version VALUES (?)", [number])
     return con
+
+
+# the observation columns before faces were told apart by readability (schema 5)
+PRE_READABILITY_COLUMNS = OBSERVATION_COLUMNS[:OBSERVATION_COLUMNS.index("face_height_px")]
+
+
+def lesson_of_schema_5(path: Path, frames: int = 3, tracks: int = 4) -> pd.DataFrame:
+    """A database file as the release before readable faces left it (schema 5), holding one
+    finished lesson ("old.mp4", class "7B") whose tracks are students 1..``tracks``; returns
+    the observations written (in schema 5's columns)."""
+    rows = observations(1, frames, tracks, seed=5)[list(PRE_READABILITY_COLUMNS)]
+    rows["student_id"] = rows["track_id"].astype("Int64")
+    with database_of_schema(path, 5) as con:
+        con.execute(
+            "INSERT INTO videos (file_name, content_sha256, size_bytes, duration_s, fps, status,"
+            " class_group, parameters, emotion_model, frames_sampled, faces, tracks,"
+            " analysed_at) VALUES ('old.mp4', 'old', 1000, 3.0, 15.0, 'done', '7B',"
+            " '{\"sample_fps\": 2.0}', 'fer', ?, ?, ?, current_timestamp)",
+            [frames, len(rows), tracks],
+        )
+        for track in range(1, tracks + 1):
+            con.execute("INSERT INTO students (display_name, class_group) VALUES (?, '7B')",
+                        [f"Student {track}"])
+        con.register("old_rows", rows)
+        con.execute("INSERT INTO observations SELECT * FROM old_rows")
+    return rows
 
 
 def vector(seed: int, dimension: int = 8) -> list[float]:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from support.env import PROJECT_ROOT, SHARED_DATA, child_env
+from support.env import PROJECT_ROOT, child_env
+from support.training_runs import run_training, training_file_only
 
 from emotion_core.core.files import file_sha256
 from emotion_core.core.labels import EMOTIONS
@@ -18,15 +19,6 @@ from emotion_core.emotion.classroom_backend import CLASSROOM_MODEL_PATH, Classro
 from emotion_core.training.config import Augmentation, TrainingConfig
 from emotion_core.training.fer2013 import FaceSet, load_public_test, stratified_split
 from emotion_core.training.loop import class_weights
-
-FER2013 = SHARED_DATA / "fer2013"
-
-
-@pytest.fixture(scope="module")
-def fer2013_dir() -> Path:
-    if not (FER2013 / "fer2013_train.npz").is_file():
-        pytest.skip(f"FER2013 not found at {FER2013} (the shared test data is not on this machine)")
-    return FER2013
 
 
 @pytest.fixture(scope="module")
@@ -125,23 +117,6 @@ def test_bad_settings_are_refused() -> None:
         TrainingConfig(data=Path("."), out=Path("."), limit=10)
     with pytest.raises(ValueError, match="validation fraction"):
         TrainingConfig(data=Path("."), out=Path("."), val_fraction=0.7)
-
-
-def run_training(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "emotion_core", "train-emotion", *map(str, args)],
-        cwd=PROJECT_ROOT, env=child_env(), capture_output=True, text=True, timeout=900,
-        check=False,
-    )
-
-
-def training_file_only(fer2013_dir: Path, folder: Path) -> Path:
-    """A data folder holding the training file alone: without public_test/ a run measures only
-    its validation split, which keeps tiny runs quick."""
-    data = folder / "fer2013"
-    data.mkdir()
-    (data / "fer2013_train.npz").symlink_to(fer2013_dir / "fer2013_train.npz")
-    return data
 
 
 @pytest.mark.subprocess
