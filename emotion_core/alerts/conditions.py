@@ -226,7 +226,9 @@ def below_own_baseline(summaries: pd.DataFrame, rule: BelowOwnBaseline,
     """Lessons whose balance is far below the student's other lessons (``lesson_summaries`` of
     every lesson)."""
     found = []
-    usable = summaries[summaries["visible_s"] >= guards.min_lesson_visible_s]
+    # a lesson with no balance (no reading of the student in it) says nothing either way
+    usable = summaries[(summaries["visible_s"] >= guards.min_lesson_visible_s)
+                       & np.isfinite(summaries["balance"].astype(float))]
     for student_id, lessons in usable.groupby("student_id"):
         if len(lessons) < rule.min_other_lessons + 1:
             continue

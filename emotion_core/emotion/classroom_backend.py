@@ -40,7 +40,7 @@ class ClassroomEmotionNet:
         except OnnxModelUnusable as exc:
             raise EmotionModelUnavailable(str(exc)) from exc
         self.providers = self._session.get_providers()
-        self.description = f"Classroom mood CNN (FER2013, offline, {path.name})"
+        self.description = f"Classroom mood CNN (FER2013 and ExpW, offline, {path.name})"
 
     def predict(self, crops: np.ndarray) -> np.ndarray:
         if not len(crops):

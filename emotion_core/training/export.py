@@ -17,9 +17,19 @@ def export_onnx(net: Any, standardise: bool, path: Path, temperature: float = 1.
 
     The graph averages the probabilities of each face and its mirror image (test-time flip), as
     ``predict(..., flip=True)`` does when the run is measured, each the softmax of the logits
-    divided by ``temperature`` (the run's calibration; 1 leaves them as trained).
+    divided by ``temperature`` (the run's calibration; 1 leaves them as trained). The division is
+    folded into the last layer's weights, so the graph is the same network with other weights:
+    ``net_import`` reads it back, and ``average`` averages it, as any other.
     """
+    import copy
+
     import torch
+
+    if temperature != 1.0:
+        net = copy.deepcopy(net)
+        with torch.no_grad():
+            net.head[-1].weight.div_(temperature)
+            net.head[-1].bias.div_(temperature)
 
     class Deployed(torch.nn.Module):
         def __init__(self) -> None:
@@ -29,8 +39,7 @@ def export_onnx(net: Any, standardise: bool, path: Path, temperature: float = 1.
         def forward(self, faces: torch.Tensor) -> torch.Tensor:
             x = normalise(faces.unsqueeze(1), standardise)
             mirrored = torch.flip(x, dims=[3])
-            return (torch.softmax(self.net(x) / temperature, dim=1)
-                    + torch.softmax(self.net(mirrored) / temperature, dim=1)) / 2
+            return (torch.softmax(self.net(x), dim=1) + torch.softmax(self.net(mirrored), dim=1)) / 2
 
     deployed = Deployed().cpu().eval()
     example = torch.zeros(2, FACE_SIZE, FACE_SIZE)

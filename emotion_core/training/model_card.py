@@ -181,7 +181,8 @@ def _calibration_text(result: TrainingResult) -> str:
     if config.calibrate and calibration:
         before = ", ".join(f"{h} px {e:.3f}" for h, e in calibration["ece_before"].items())
         after = ", ".join(f"{h} px {e:.3f}" for h, e in calibration["ece_after"].items())
-        text += (f" The graph divides the logits by the temperature {result.temperature:.3f},"
+        text += (f" The logits are divided by the temperature {result.temperature:.3f} (folded"
+                 " into the last layer's weights),"
                  " fitted on those faces (least negative log-likelihood): expected calibration "
                  f"error (15 bins) {before} before, {after} after.")
     return text + "\n"

@@ -18,7 +18,7 @@ from emotion_core.store.store import DB_ENV_VAR, Store
 
 ADVICE = ("Fewer than half of the faces could be read: a camera closer to the class or a "
           "higher resolution would let more faces be read.")
-UNREAD = ("faces under 16 px, turned more than 40°, looking down more than 30° or blurred are "
+UNREAD = ("faces under 20 px, turned more than 40°, looking down more than 30° or blurred are "
           "not read")
 
 

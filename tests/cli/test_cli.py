@@ -78,7 +78,7 @@ def test_json_output_is_one_object_per_video(first_run: FirstRun, intel_classroo
     assert 20 <= adults["faces"] <= 24
     # the log says, on stderr, that DeepFace was not available and which model ran instead
     assert "using the offline default 'classroom'" in first_run.done.stderr
-    assert "emotion model: average of fer mini-Xception" in first_run.done.stderr
+    assert "emotion model: Classroom mood CNN" in first_run.done.stderr
 
 
 def test_a_video_without_faces_is_not_an_error(first_run: FirstRun) -> None:
