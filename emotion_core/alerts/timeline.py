@@ -133,16 +133,14 @@ def sampling_interval_s(observed_at_s: pd.Series) -> float:
 def lesson_timeline(video_id: int, observations: pd.DataFrame, guards: Guards) -> LessonTimeline | None:
     """Put one lesson's observations (``OBSERVATION_INPUTS``) on a grid of time bins per student.
 
-    Rows with no student id, no reading (a face not readable) or a detection score under the
-    guard are left out; ``None`` when nothing is left. Two faces of one student in one frame (an
-    identity mistake) are averaged.
+    Rows with no student id or a detection score under the guard are left out; ``None`` when
+    nothing is left. Two faces of one student in one frame (an identity mistake) are averaged.
     """
     # the bins are at least as wide as the sampling interval, so a student in view fills each
     bin_s = max(guards.bin_s, sampling_interval_s(observations["observed_at_s"]))
     rows = observations[
         observations["student_id"].notna()
         & (observations["detection_score"] >= guards.min_detection_score)
-        & observations["happy"].notna()  # a face that could not be read carries no reading
     ]
     if rows.empty:
         return None

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from emotion_core.training.fer2013 import FACE_SIZE, FaceSet
+from emotion_core.training.measure import logits, softmax
 
 # temperatures tried, from sharpening (0.5) to strong softening (4)
 TEMPERATURES = np.round(np.exp(np.linspace(np.log(0.5), np.log(4.0), 85)), 4)
@@ -37,28 +38,17 @@ def at_heights(faces: FaceSet, heights: tuple[int, ...]) -> FaceSet:
                    np.concatenate([faces.labels for _ in heights]))
 
 
-def mirrored_logits(net: Any, images: np.ndarray, device: Any, standardise: bool,
-                    batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+def mirrored_logits(net: Any, images: np.ndarray, device: Any, standardise: bool
+                    ) -> tuple[np.ndarray, np.ndarray]:
     """The network's logits for grey faces (N, 48, 48) uint8 and for their mirror images."""
-    import torch
-
-    from emotion_core.training.augment import normalise
-
-    net.eval()
-    plain, mirrored = [], []
-    with torch.no_grad():
-        for start in range(0, len(images), batch_size):
-            x = torch.from_numpy(images[start:start + batch_size]).to(device).float().unsqueeze(1)
-            x = normalise(x, standardise)
-            plain.append(net(x).float().cpu().numpy())
-            mirrored.append(net(torch.flip(x, dims=[3])).float().cpu().numpy())
-    return np.concatenate(plain), np.concatenate(mirrored)
+    return (logits(net, images, device, standardise),
+            logits(net, images, device, standardise, mirrored=True))
 
 
 def read_with_temperature(plain: np.ndarray, mirrored: np.ndarray, temperature: float) -> np.ndarray:
     """Probabilities as the exported graph gives them: the softmax of logits / temperature,
     averaged over the face and its mirror."""
-    return (_softmax(plain / temperature) + _softmax(mirrored / temperature)) / 2
+    return (softmax(plain / temperature) + softmax(mirrored / temperature)) / 2
 
 
 def fit_temperature(plain: np.ndarray, mirrored: np.ndarray, labels: np.ndarray) -> float:
@@ -69,7 +59,3 @@ def fit_temperature(plain: np.ndarray, mirrored: np.ndarray, labels: np.ndarray)
 
     return float(min(TEMPERATURES, key=nll))
 
-
-def _softmax(z: np.ndarray) -> np.ndarray:
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)

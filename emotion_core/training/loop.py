@@ -24,7 +24,7 @@ from emotion_core.training.config import REFERENCE_FACES, TrainingConfig
 from emotion_core.training.distillation import teacher_readings
 from emotion_core.training.export import export_onnx
 from emotion_core.training.fer2013 import FaceSet, load_public_test, training_split
-from emotion_core.training.measure import predict, score
+from emotion_core.training.measure import predict, score, softmax
 from emotion_core.training.net_import import load_exported, restore_batch_norms
 from emotion_core.training.photo_faces import load_photo_split
 from emotion_core.training.results import EpochRecord, TrainingResult
@@ -245,13 +245,14 @@ def _data(config: TrainingConfig, progress: bool) -> tuple[FaceSet, FaceSet, Fac
     return train_set, val_set.joined(photo_val), photo_val
 
 
-def _calibrated(run: _Run, judged: FaceSet, photo_val: FaceSet | None
+def _calibrated(run: _Run, judged: FaceSet, plain: np.ndarray, mirrored: np.ndarray,
+                photo_val: FaceSet | None
                 ) -> tuple[float, dict[str, Any], dict[str, Any] | None]:
-    """The temperature of the best epoch's network (1 unless the run calibrates), the expected
-    calibration error on the judged validation faces before and after it, and the scores of the
-    held-out photos read with it."""
+    """The temperature of the best epoch's network (1 unless the run calibrates), given its
+    logits of the judged validation faces and of their mirror images; the expected calibration
+    error on those faces before and after it, and the scores of the held-out photos read with
+    it."""
     config, heights = run.config, run.config.val_heights
-    plain, mirrored = mirrored_logits(run.net, judged.images, run.device, config.standardise)
     temperature = fit_temperature(plain, mirrored, judged.labels) if config.calibrate else 1.0
     per_height = len(judged) // len(heights)
     calibration: dict[str, Any] = {"temperature": temperature, "ece_before": {}, "ece_after": {}}
@@ -293,9 +294,9 @@ def train(
 
     run = _Run(config, train_set, soft, device, started)
     history, best_epoch = _fit(run, judged, on_epoch, progress)
-    validation = score(predict(run.net, judged.images, device, config.standardise),
-                       judged.labels)
-    temperature, calibration, photos = _calibrated(run, judged, photo_val)
+    plain, mirrored = mirrored_logits(run.net, judged.images, device, config.standardise)
+    validation = score(softmax(plain), judged.labels)
+    temperature, calibration, photos = _calibrated(run, judged, plain, mirrored, photo_val)
     test, test_flip = _public_test_scores(run.net, public_test, device, config.standardise)
     config.out.mkdir(parents=True, exist_ok=True)
     model_path = config.out / MODEL_FILE

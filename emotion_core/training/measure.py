@@ -11,9 +11,9 @@ from emotion_core.evaluation.metrics import classification_metrics
 from emotion_core.training.augment import normalise
 
 
-def predict(net: Any, images: np.ndarray, device: Any, standardise: bool,
-            flip: bool = False, batch_size: int = 1024) -> np.ndarray:
-    """Probabilities (N, 7) for grey faces (N, 48, 48) uint8; ``flip`` averages with the mirror."""
+def logits(net: Any, images: np.ndarray, device: Any, standardise: bool,
+           mirrored: bool = False, batch_size: int = 1024) -> np.ndarray:
+    """The network's logits (N, 7) for grey faces (N, 48, 48) uint8, or for their mirror images."""
     import torch
 
     net.eval()
@@ -22,11 +22,25 @@ def predict(net: Any, images: np.ndarray, device: Any, standardise: bool,
         for start in range(0, len(images), batch_size):
             x = torch.from_numpy(images[start:start + batch_size]).to(device).float().unsqueeze(1)
             x = normalise(x, standardise)
-            p = torch.softmax(net(x), dim=1)
-            if flip:
-                p = (p + torch.softmax(net(torch.flip(x, dims=[3])), dim=1)) / 2
-            out.append(p.float().cpu().numpy())
+            if mirrored:
+                x = torch.flip(x, dims=[3])
+            out.append(net(x).float().cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, len(EMOTIONS)), np.float32)
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    """Probabilities (N, K) from logits (N, K)."""
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def predict(net: Any, images: np.ndarray, device: Any, standardise: bool,
+            flip: bool = False, batch_size: int = 1024) -> np.ndarray:
+    """Probabilities (N, 7) for grey faces (N, 48, 48) uint8; ``flip`` averages with the mirror."""
+    p = softmax(logits(net, images, device, standardise, batch_size=batch_size))
+    if flip:
+        p = (p + softmax(logits(net, images, device, standardise, True, batch_size))) / 2
+    return p
 
 
 def score(probabilities: np.ndarray, labels: np.ndarray) -> dict[str, Any]:

@@ -4,8 +4,6 @@ written; each detector offered analyses a real lesson and is named in the result
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,14 +11,8 @@ import pytest
 from emotion_core.cli.main import main
 from emotion_core.faces.choice import DETECTORS
 
-
-@pytest.fixture(autouse=True)
-def _keep_log_level() -> Iterator[None]:
-    """``main`` sets the package logger's level; the rest of the session keeps its own."""
-    logger = logging.getLogger("emotion_core")
-    level = logger.level
-    yield
-    logger.setLevel(level)
+# ``main`` sets the package logger's level: each test gives the session back its own
+pytestmark = pytest.mark.usefixtures("keep_log_level")
 
 
 def test_an_unknown_detector_is_one_error_line_and_nothing_is_written(

@@ -4,8 +4,6 @@ Ctrl-C is ``interrupted`` and 130; in-process, with the command's function repla
 from __future__ import annotations
 
 import argparse
-import logging
-from collections.abc import Iterator
 
 import pytest
 
@@ -18,13 +16,8 @@ class UnheardOfError(ClassroomMoodError, RuntimeError):
     """An error class the command line does not name anywhere."""
 
 
-@pytest.fixture(autouse=True)
-def _keep_log_level() -> Iterator[None]:
-    """``main`` sets the package logger's level; the rest of the session keeps its own."""
-    logger = logging.getLogger("emotion_core")
-    level = logger.level
-    yield
-    logger.setLevel(level)
+# ``main`` sets the package logger's level: each test gives the session back its own
+pytestmark = pytest.mark.usefixtures("keep_log_level")
 
 
 def test_any_library_error_is_one_line_and_exit_2(
