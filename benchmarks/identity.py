@@ -304,10 +304,10 @@ def stored_students(store: Any, video_id: int) -> dict[int, int]:
     return {int(t): int(s) for t, s in rows}
 
 
-def replay_students(videos: Sequence[Video], threshold: float, model: str = "replay"
+def replay_students(videos: Sequence[Video], thresholds: Any, model: str = "replay"
                     ) -> list[dict[int, int]]:
     """The student each stored track would get had the lessons been analysed in the order of
-    ``videos`` into an empty database at ``threshold``: per lesson, what ``analyse_video`` does
+    ``videos`` into an empty database at ``thresholds`` (``IdentityThresholds``): per lesson, what ``analyse_video`` does
     once its frames are done (the roster read with ``Store.reference_embeddings``, the tracks
     joined and matched by ``identify``, the result written by ``Store.finish_analysis``, which
     creates the new students), in a scratch database."""
@@ -326,7 +326,7 @@ def replay_students(videos: Sequence[Video], threshold: float, model: str = "rep
             student_ids, centroids = store.reference_embeddings(model, None)
             roster = RosterReferences(model, student_ids, centroids)
             defaults = AnalysisSettings()
-            people = students_of(identify(tracks, together, roster, threshold), tracks,
+            people = students_of(identify(tracks, together, roster, thresholds), tracks,
                                  defaults.identify_new_students, defaults.min_new_student_frames)
             store.finish_analysis(
                 video_id, AnalysisSummary(0, 0, len(tracks), 0.0, "replay", "replay"),
@@ -336,18 +336,18 @@ def replay_students(videos: Sequence[Video], threshold: float, model: str = "rep
     return students
 
 
-def replay(videos: Sequence[Video], lessons: Sequence[pd.DataFrame], threshold: float,
+def replay(videos: Sequence[Video], lessons: Sequence[pd.DataFrame], thresholds: Any,
            model: str = "replay") -> list[pd.DataFrame]:
     """The lessons' matched faces relabelled as ``analyse_video`` would label their stored
-    tracks at ``threshold``, the lessons analysed in the order given into an empty database
+    tracks at ``thresholds``, the lessons analysed in the order given into an empty database
     (``replay_students``; student ids numbered anew)."""
     return [
         seen.assign(student_id=seen["track_id"].map(student_of))
-        for seen, student_of in zip(lessons, replay_students(videos, threshold, model))
+        for seen, student_of in zip(lessons, replay_students(videos, thresholds, model))
     ]
 
 
-def orders(videos: Sequence[Video], lessons: Sequence[pd.DataFrame], threshold: float,
+def orders(videos: Sequence[Video], lessons: Sequence[pd.DataFrame], thresholds: Any,
            model: str = "replay") -> dict[str, Any]:
     """Every order of the lessons replayed into an empty roster and scored, the first lesson of
     the order being the reference; and the worst of each number over the orders."""
@@ -358,7 +358,7 @@ def orders(videos: Sequence[Video], lessons: Sequence[pd.DataFrame], threshold: 
     for order in itertools.permutations(range(len(lessons))):
         labels = [LABELS[i] for i in order]
         relabelled = replay([videos[i] for i in order], [lessons[i] for i in order],
-                            threshold, model)
+                            thresholds, model)
         scored = score(*relabelled, labels=labels)
         by_order["".join(labels)] = {k: scored[k] for k in keys}
     worst = {}
@@ -374,10 +374,10 @@ def orders(videos: Sequence[Video], lessons: Sequence[pd.DataFrame], threshold: 
 
 
 def replay_matches_pipeline(videos: Sequence[Video], stored: Sequence[dict[int, int]],
-                            threshold: float, model: str = "replay") -> dict[str, Any]:
+                            thresholds: Any, model: str = "replay") -> dict[str, Any]:
     """Track by track, the ids the replay of the analysed order gives against those the
     pipeline stored (both databases number students from 1 in order of creation)."""
-    replayed = replay_students(videos, threshold, model)
+    replayed = replay_students(videos, thresholds, model)
     differing = [
         {"lesson": LABELS[n], "track_id": t, "stored": s, "replayed": again.get(t)}
         for n, (was, again) in enumerate(zip(stored, replayed))
@@ -390,12 +390,13 @@ def replay_matches_pipeline(videos: Sequence[Video], stored: Sequence[dict[int, 
     }
 
 
-def sweep(videos: Sequence[Video], lessons: Sequence[pd.DataFrame],
-          thresholds: list[float], model: str = "replay") -> dict[str, Any]:
-    """The scores the same tracks would get with other same-person distances."""
+def sweep(videos: Sequence[Video], lessons: Sequence[pd.DataFrame], base: Any,
+          distances: list[float], model: str = "replay") -> dict[str, Any]:
+    """The scores the same tracks would get with other same-person distances (``base``'s
+    thresholds with one distance for joining and matching)."""
     out = {}
-    for threshold in thresholds:
-        scored = score(*replay(videos, lessons, threshold, model))
+    for threshold in distances:
+        scored = score(*replay(videos, lessons, base.at_distance(threshold), model))
         out[f"{threshold:g}"] = {
             k: scored[k] for k in ("id_purity", "id_switches", "reid_accuracy", "students")
         }
@@ -412,8 +413,8 @@ def without(video: Video, seen: pd.DataFrame, people: set[str]) -> tuple[Video, 
     return (kept, together), seen[~seen["track_id"].isin(gone)]
 
 
-def sweep_newcomers(videos: Sequence[Video], lessons: Sequence[pd.DataFrame],
-                    thresholds: list[float], n: int, model: str = "replay") -> dict[str, Any]:
+def sweep_newcomers(videos: Sequence[Video], lessons: Sequence[pd.DataFrame], base: Any,
+                    distances: list[float], n: int, model: str = "replay") -> dict[str, Any]:
     """New people while known ones are away: lesson A without the first ``n`` people, lesson
     B without the last ``n``, lesson C (if any) with everybody. The first ``n`` are new in B
     and must get new ids although ``n`` roster students are missing from B; everybody else
@@ -424,8 +425,9 @@ def sweep_newcomers(videos: Sequence[Video], lessons: Sequence[pd.DataFrame],
     a, seen_a = without(videos[0], lessons[0], newcomers)
     b, seen_b = without(videos[1], lessons[1], away)
     out = {}
-    for threshold in thresholds:
-        relabelled = replay([a, b, *videos[2:]], [seen_a, seen_b, *lessons[2:]], threshold, model)
+    for threshold in distances:
+        relabelled = replay([a, b, *videos[2:]], [seen_a, seen_b, *lessons[2:]],
+                            base.at_distance(threshold), model)
         in_a, in_b = main_ids(relabelled[0]), main_ids(relabelled[1])
         known_b = relabelled[1][~relabelled[1]["person"].isin(newcomers)]
         out[f"{threshold:g}"] = {
@@ -458,12 +460,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from emotion_core.analysis.settings import AnalysisSettings
     from emotion_core.store.store import Store
 
+    embedder = load_embedder(args.embedding_model)
+    thresholds = embedder.thresholds
+    if args.threshold is not None:
+        thresholds = thresholds.at_distance(args.threshold)
     settings = AnalysisSettings(
-        embedding_model=args.embedding_model, same_person_distance=args.threshold
+        embedding_model=args.embedding_model, identity_thresholds=thresholds
     )
     detector = load_detector(settings.detector)
     emotion_model = load_emotion_model(settings.emotion_model)
-    embedder = load_embedder(settings.embedding_model)
     with tempfile.TemporaryDirectory(prefix="identity-bench-") as tmp:
         if args.videos:
             videos = list(args.videos)
@@ -486,23 +491,25 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             duration = {r.video_id: store.video(r.video_id)["duration_s"] for r in results}
             stored = [stored_tracks(store, r.video_id) for r in results]
             students = [stored_students(store, r.video_id) for r in results]
-    threshold = settings.same_person_distance or embedder.same_person_distance
     model = results[0].embedding_model
     report = score(*lessons)
     _note("replaying the stored tracks in every order ...")
-    report["replay_matches_pipeline"] = replay_matches_pipeline(stored, students, threshold, model)
-    every_order = orders(stored, lessons, threshold, model)
+    report["replay_matches_pipeline"] = replay_matches_pipeline(stored, students, thresholds,
+                                                                model)
+    every_order = orders(stored, lessons, thresholds, model)
     report["orders"], report["orders_worst"] = every_order["by_order"], every_order["worst"]
     if args.sweep:
-        report["sweep"] = sweep(stored, lessons, args.sweep, model)
+        report["sweep"] = sweep(stored, lessons, thresholds, args.sweep, model)
         report["sweep_newcomers"] = sweep_newcomers(
-            stored, lessons, args.sweep, args.newcomers, model
+            stored, lessons, thresholds, args.sweep, args.newcomers, model
         )
     report.update({
         "videos": [v.name for v in videos],
         "embedding_model": model,
         "embedding_model_description": embedder.description,
-        "same_person_distance": threshold,
+        "within_lesson_distance": thresholds.within_lesson,
+        "cross_lesson_distance": thresholds.across_lessons,
+        "min_face_px": thresholds.min_face_px,
         "emotion_model": results[0].emotion_model,
         "analysis_seconds": [r.seconds for r in results],
         "realtime_factor": [round(duration[r.video_id] / r.seconds, 2) for r in results],
@@ -544,7 +551,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def summary(report: dict[str, Any]) -> str:
     lines = [
         (f"embedding model: {report['embedding_model']} ({report['embedding_model_description']}),"
-        f" same person under {report['same_person_distance']}"),
+        f" same person under {report['within_lesson_distance']} within a lesson,"
+        f" {report['cross_lesson_distance']} across lessons; faces under"
+        f" {report['min_face_px']:g} px not identified"),
         (f"id_purity {report['id_purity']}, id_switches {report['id_switches']} "
         f"{report['id_switches_by_lesson']}, reid_accuracy {report['reid_accuracy']} "
         f"{report['reid_accuracy_by_lesson']} "

@@ -9,8 +9,18 @@ import streamlit as st
 
 import ui.changes
 import ui.data
+import ui.demo
 import ui.frame
-from emotion_core.analysis.jobs import DONE, FAILED, QUEUED, Job, JobQueue
+from emotion_core.analysis.jobs import (
+    DONE,
+    FAILED,
+    QUEUED,
+    Job,
+    JobQueue,
+    current_engine,
+    use_engine,
+)
+from emotion_core.analysis.settings import EngineSettings
 from emotion_core.core.paths import SAMPLE_VIDEO
 from emotion_core.faces.choice import DEFAULT_DETECTOR, DETECTORS
 from emotion_core.faces.readability import ReadabilitySettings
@@ -126,6 +136,28 @@ def readability_inputs() -> ReadabilitySettings:
                                max_pitch_deg=float(pitch))
 
 
+def engine_setting() -> None:
+    """Where the queued analyses run: this computer, or a Ray cluster (README, "Analysing on a
+    Ray cluster"). For this server process, until it restarts."""
+    engine = current_engine()
+    with st.expander("Where analyses run"):
+        on_ray = st.radio(
+            "Engine", ["This computer", "A Ray cluster"], index=int(engine.name == "ray"),
+            horizontal=True, key="engine",
+            help="On a Ray cluster every video queued together is analysed side by side on the "
+                 "cluster's machines and written here; the results are the same.")
+        address = st.text_input(
+            "Cluster address", value=engine.ray_address or "", key="ray_address",
+            placeholder="auto, or HOST:6379; empty starts a cluster on this computer")
+        ship = st.checkbox(
+            "Send the videos through Ray's object store (for machines that do not share this "
+            "computer's storage)", value=engine.ship_videos, key="ship_videos")
+        if st.button("Use this engine", key="use_engine"):
+            use_engine(EngineSettings("ray" if on_ray == "A Ray cluster" else "local",
+                                      address.strip() or None, ship))
+            st.success("Analyses queued from now on run there.")
+
+
 def removed(removal: Removal) -> str:
     lesson = removal.lessons[0]
     return (f"Deleted **{ui.frame.plain(lesson['file_name'])}** ({lesson['lesson_date']}): "
@@ -191,6 +223,7 @@ def keeping_and_deleting(store: Store) -> None:
 
 
 st.title("Classroom mood")
+ui.frame.demo_banner()
 st.caption(
     "Finds the faces in a lesson video and reads each face's expression as probabilities over "
     "seven classes (angry, disgust, fear, happy, sad, surprise, neutral). " + ui.frame.CAVEAT
@@ -208,11 +241,14 @@ if queue is None or (lessons.empty and not queue.jobs()):
     st.info(
         "**No lesson has been analysed yet.** Upload one or more lesson videos below and press "
         "**Analyse**, or try the app first on a 30-second composed demo lesson (six faces from "
-        "public-domain photos, not real pupils)."
+        "public-domain photos, not real pupils). **Open the demo term** shows every page at "
+        "work on six weeks of a composed class, in a database of its own."
     )
-    if st.button("Try the sample lesson", type="primary"):
-        ui.changes.queue_jobs([(SAMPLE_VIDEO.name, None)], SAMPLE_GROUP, date.today(), 2.0)
-        st.rerun()
+    with st.container(horizontal=True):
+        if st.button("Try the sample lesson", type="primary"):
+            ui.changes.queue_jobs([(SAMPLE_VIDEO.name, None)], SAMPLE_GROUP, date.today(), 2.0)
+            st.rerun()
+        ui.demo.open_button()
 
 with st.form("analyse", clear_on_submit=True):
     uploads = st.file_uploader(
@@ -260,6 +296,7 @@ if submitted:
                               readability, detector)
         st.rerun()
 
+engine_setting()
 ui.changes.show_change()
 if queue is not None:
     analyses_panel(queue)
@@ -299,3 +336,8 @@ if lessons is not None and not lessons.empty:
 
 if store is not None:
     keeping_and_deleting(store)
+    if ui.demo.opened_demo() is None:
+        with st.expander("A demo term: every page at work on a composed class"):
+            st.caption("Six weeks of lessons of a made-up class, with an alert of each kind, in "
+                       "a database of its own: your lessons stay as they are.")
+            ui.demo.open_button(key="open_demo_later")

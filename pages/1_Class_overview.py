@@ -11,6 +11,7 @@ from emotion_core.core.labels import EMOTIONS
 from emotion_core.store import queries
 
 st.title("Class overview")
+ui.frame.demo_banner()
 st.caption(
     "The share of each expression among the faces that could be read, over lesson time and "
     "from lesson to lesson. " + ui.frame.CAVEAT

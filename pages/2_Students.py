@@ -8,11 +8,13 @@ import streamlit as st
 import ui.changes
 import ui.charts
 import ui.data
+import ui.duplicates
 import ui.frame
 from emotion_core.core.labels import EMOTIONS
 from emotion_core.store import queries
 
 st.title("Students")
+ui.frame.demo_banner()
 st.caption(
     "Each student appears under a pseudonymous name (\"Student 7\") that you can change. "
     + ui.frame.CAVEAT
@@ -146,6 +148,7 @@ st.dataframe(
         for e in EMOTIONS
     },
 )
+ui.duplicates.possible_duplicates_section(store, None if group == ALL_CLASSES else group)
 
 names = dict(zip(roster["student_id"].astype(int), roster["display_name"]))
 chosen = st.selectbox("Student", list(names), format_func=names.__getitem__)

@@ -28,6 +28,7 @@ def alert_label(alert: pd.Series) -> str:
 
 
 st.title("Alerts")
+ui.frame.demo_banner()
 st.caption(
     "A flag is a prompt to look, never a finding about a child: each one shows the rule and the "
     "numbers that raised it. A facial expression is not an inner feeling, and the models were "

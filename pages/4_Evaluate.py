@@ -9,6 +9,7 @@ import streamlit as st
 
 import ui.charts
 import ui.data
+import ui.frame
 from emotion_core.analysis.models import EMOTION_MODEL_CHOICES
 from emotion_core.core.labels import EMOTIONS
 from emotion_core.emotion.model import EmotionModelUnavailable
@@ -19,6 +20,7 @@ st.set_page_config(page_title="Classroom mood — Evaluate", layout="wide")
 
 
 st.title("Evaluate an emotion model")
+ui.frame.demo_banner()
 st.caption(
     "Bring photos whose expression you know, and see how often a model reads them the same way. "
     "Faces are found and cut exactly as in lesson analysis. Give either a zip or the path of a "

@@ -23,10 +23,13 @@ from emotion_core.store import queries
 from emotion_core.store.privacy import Removal
 from emotion_core.store.store import Store, StoreError, default_db_path
 from emotion_core.video.uploads import find_stored_video
+from ui.demo import opened_demo
 
 
 def db_path() -> Path:
-    return default_db_path()
+    """The database this session reads: the demo term while it is open (ui/demo.py), else
+    the user's own."""
+    return opened_demo() or default_db_path()
 
 
 @st.cache_resource(show_spinner=False)

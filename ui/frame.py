@@ -10,6 +10,7 @@ from streamlit.errors import Error as StreamlitError
 
 from emotion_core.analysis.readable_share import ReadableShare
 from emotion_core.cli.access import Access, configured_password, decide, password_matches
+from ui import demo
 
 CAVEAT = (
     "A facial expression is not an inner feeling, and the models were trained on adults: read "
@@ -17,7 +18,8 @@ CAVEAT = (
 )
 GO_ANALYSE = (
     "Open **Analyse** in the sidebar and upload a lesson video, or press **Try the sample "
-    "lesson** there to see the app with a short composed demo."
+    "lesson** there to see the app with a short composed demo, or **Open the demo term** to "
+    "see every page at work on six weeks of a composed class."
 )
 
 
@@ -73,6 +75,12 @@ def require_access() -> None:
         time.sleep(1.0)  # a wrong guess costs a second
         st.error("That is not the password.")
     st.stop()
+
+
+def demo_banner() -> None:
+    """While this session has the demo term open: a banner that says so, with the way back to
+    the user's own database (ui/demo.py). Every page shows it under its title."""
+    demo.banner()
 
 
 def readable_faces(share: ReadableShare) -> None:

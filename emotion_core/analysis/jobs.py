@@ -17,12 +17,18 @@ What the queue guarantees:
 - Readers never see half a lesson: ``analyse_video`` stages rows and swaps them in atomically.
 - A failing job (bad file, crash in a model) is marked failed with its reason; the worker goes
   on with the next.
+
+Where the analyses run is the process's engine (``use_engine``; ``CLASSROOM_ENGINE`` and
+``CLASSROOM_RAY_ADDRESS`` at start): here, or on a Ray cluster. With Ray the worker thread
+sends every job waiting at that moment to the cluster at once and writes each lesson here,
+in the order submitted, as it arrives (``engine_ray.analyse_on_ray``).
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
+import os
 import queue
 import threading
 import time
@@ -30,14 +36,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from emotion_core.analysis.pipeline import analyse_video
-from emotion_core.analysis.settings import AnalysisResult, AnalysisSettings
+from emotion_core.analysis.settings import AnalysisResult, AnalysisSettings, EngineSettings
+from emotion_core.core.errors import ClassroomMoodError
 from emotion_core.core.types import Progress
 from emotion_core.emotion.model import EmotionModel
 from emotion_core.faces.detector import FaceDetector
 from emotion_core.store.store import Store
 from emotion_core.video.source import VideoError, printable
+
+if TYPE_CHECKING:
+    from emotion_core.analysis.engine_ray import LessonOutcome, RunProgress
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +89,22 @@ class Job:
 Runner = Callable[..., AnalysisResult]
 ModelLoader = Callable[[AnalysisSettings], tuple[FaceDetector, EmotionModel]]
 
+_engine = EngineSettings.from_environment(os.environ)
+_engine_lock = threading.Lock()
+
+
+def use_engine(engine: EngineSettings) -> None:
+    """Run this process's analyses on ``engine`` from the next job a queue starts on."""
+    global _engine
+    with _engine_lock:
+        _engine = engine
+
+
+def current_engine() -> EngineSettings:
+    """Where this process's analyses run (``use_engine``)."""
+    with _engine_lock:
+        return _engine
+
 
 def load_models(settings: AnalysisSettings) -> tuple[FaceDetector, EmotionModel]:
     """The detector and emotion model ``settings`` ask for, built once per process."""
@@ -90,11 +117,15 @@ class JobQueue:
     """Analyses queued for one ``Store``; see the module docstring."""
 
     def __init__(
-        self, store: Store, run: Runner = analyse_video, models: ModelLoader = load_models
+        self, store: Store, run: Runner = analyse_video, models: ModelLoader = load_models,
+        engine: EngineSettings | None = None,
     ) -> None:
+        """``run`` and ``models`` serve the local engine; ``engine`` fixes this queue's
+        engine (by default it follows the process's, ``use_engine``)."""
         self.store = store
         self._run = run
         self._load_models = models
+        self._engine = engine
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._jobs: dict[int, Job] = {}
@@ -199,8 +230,20 @@ class JobQueue:
         for job_id in finished[:-FINISHED_KEPT]:
             del self._jobs[job_id]
 
+    @property
+    def engine(self) -> EngineSettings:
+        return self._engine or current_engine()
+
     def _work(self) -> None:
         while (job_id := self._pending.get()) is not None:
+            engine = self.engine
+            if engine.name == "ray":
+                job_ids, more = self._waiting_now(job_id)
+                with _ONE_ANALYSIS_AT_A_TIME:
+                    self._run_on_ray(job_ids, engine)
+                if not more:
+                    return
+                continue
             job = self.job(job_id)
             with _ONE_ANALYSIS_AT_A_TIME:
                 self._update(job_id, status=RUNNING)
@@ -218,6 +261,54 @@ class JobQueue:
                     self._update(job_id, status=FAILED, error=f"{type(exc).__name__}: {exc}")
                 else:
                     self._update(job_id, status=DONE, result=result)
+
+    def _waiting_now(self, first: int) -> tuple[list[int], bool]:
+        """``first`` and the jobs queued behind it now; False when ``close`` was asked."""
+        job_ids = [first]
+        while True:
+            try:
+                job_id = self._pending.get_nowait()
+            except queue.Empty:
+                return job_ids, True
+            if job_id is None:
+                return job_ids, False
+            job_ids.append(job_id)
+
+    def _run_on_ray(self, job_ids: list[int], engine: EngineSettings) -> None:
+        """Analyse the jobs on the cluster of ``engine``, each written here as it arrives."""
+        from emotion_core.analysis.engine_ray import LessonRequest, analyse_on_ray, connect
+
+        jobs = [self.job(job_id) for job_id in job_ids]
+        for job_id in job_ids:
+            self._update(job_id, status=RUNNING)
+        requests = [
+            LessonRequest(j.video_path, j.settings, class_group=j.class_group,
+                          recorded_on=j.recorded_on)
+            for j in jobs
+        ]
+
+        def progress(run: RunProgress) -> None:
+            for index, lesson in run.lessons.items():
+                if self.job(job_ids[index]).progress != lesson:
+                    self._update(job_ids[index], progress=lesson)
+
+        def outcome(lesson: LessonOutcome) -> None:
+            if lesson.result is not None:
+                self._update(job_ids[lesson.index], status=DONE, result=lesson.result)
+            else:
+                self._update(job_ids[lesson.index], status=FAILED, error=lesson.error)
+
+        try:
+            connect(engine.ray_address)
+            analyse_on_ray(requests, self.store, ship_videos=engine.ship_videos,
+                           on_progress=progress, on_outcome=outcome)
+        except Exception as exc:  # the cluster went away, the store failed: the worker goes on
+            log.exception("analysing %d job(s) on Ray failed", len(jobs))
+            reason = str(exc) if isinstance(exc, ClassroomMoodError) else (
+                f"{type(exc).__name__}: {exc}")
+            for job_id in job_ids:
+                if not self.job(job_id).finished:
+                    self._update(job_id, status=FAILED, error=reason)
 
 
 _QUEUES: dict[Path, JobQueue] = {}

@@ -10,12 +10,9 @@ from dataclasses import asdict, dataclass, replace
 from datetime import date
 from pathlib import Path
 
+from emotion_core.analysis.lesson_people import Identified, identified, lesson_roster
 from emotion_core.analysis.reading import ReadFaces, read_expressions
-from emotion_core.analysis.rows import (
-    observation_rows,
-    track_identity_rows,
-    track_thumbnail_rows,
-)
+from emotion_core.analysis.rows import observation_rows
 from emotion_core.analysis.settings import AnalysisResult, AnalysisSettings
 from emotion_core.core.crops import FacePreprocessing
 from emotion_core.core.files import file_sha256
@@ -26,9 +23,9 @@ from emotion_core.faces.guided import RecentFaces, detect_guided, region_crop_si
 from emotion_core.faces.readability import ReadabilitySettings, frontal_face
 from emotion_core.faces.tracking import IoUTracker
 from emotion_core.identity.embedders import FaceEmbedder
-from emotion_core.identity.people import Person, RosterReferences, identify, students_of
+from emotion_core.identity.people import identify
 from emotion_core.identity.sampling import TrackSampler
-from emotion_core.store.records import AnalysisSummary, TrackIdentities, VideoRecord
+from emotion_core.store.records import AnalysisSummary, VideoRecord
 from emotion_core.store.store import Store
 from emotion_core.video.source import VideoError, VideoSource, expected_samples, file_label
 
@@ -110,7 +107,8 @@ def analyse_video(
 ) -> AnalysisResult:
     """Analyse one video into ``store``; re-analysing the same content replaces its rows.
 
-    With ``settings.identify`` (the default) every face gets a student: tracks are embedded
+    With ``settings.identify`` (the default) every face large enough to identify gets a
+    student (smaller ones count anonymously: ``identity/thresholds.py``): tracks are embedded
     (``embedder``, else ``settings.embedding_model`` loaded once per process; ``auto`` keeps
     the model the stored students were embedded with), joined into
     people and matched to the students already in ``store``. Re-analysing a video keeps its
@@ -125,43 +123,52 @@ def analyse_video(
     settings = settings or AnalysisSettings()
     started = time.perf_counter()
     source = VideoSource(path)
-    record = _video_record(source.info, class_group, recorded_on)
-    embedder, sampler = _track_sampler(settings, store, embedder)
-    video_id = store.begin_analysis(record, _parameters(settings, emotion_model, embedder, sampler))
+    record = video_record(source.info, class_group, recorded_on)
+    if settings.identify and embedder is None:
+        embedder = _load_embedder(settings, store)
+    sampler = track_sampler(settings, embedder)
+    video_id = store.begin_analysis(
+        record, analysis_parameters(settings, emotion_model, embedder, sampler)
+    )
     log.debug("analysing %s as video %d with %s", record.file_name, video_id, emotion_model.name)
-    tracker = IoUTracker(settings.track_min_iou, settings.track_max_gap_s,
-                         settings.track_split_iou)
-    progress = _ProgressReport(
+    tracker = lesson_tracker(settings)
+    progress = ProgressReport(
         on_progress, expected_samples(source.info, settings.sample_fps), started
     )
-    with _failure_recorded(store, video_id):
+    with failure_recorded(store, video_id):
         batches = analyse_frames(
             source.frames(settings.sample_fps), detector, emotion_model, tracker,
             settings.batch_frames, settings.detect_every, settings.preprocessing, sampler,
             settings.readability,
         )
-        counts = _stage_observations(store, video_id, batches, progress)
+        counts = count_batches(
+            batches, progress,
+            lambda faces: store.stage_observations(observation_rows(video_id, faces)),
+        )
         identified = (
             _identify_people(store, video_id, class_group, sampler, embedder, settings)
             if sampler is not None and embedder is not None else None
         )
     progress.finished(counts)
-    result = _result(
-        video_id, record, counts, tracker.tracks_started, emotion_model, detector,
-        round(time.perf_counter() - started, 3), identified,
+    result = analysis_result(
+        video_id, record, counts, tracker.tracks_started, emotion_model.name,
+        detector.description, round(time.perf_counter() - started, 3), identified,
     )
     store.finish_analysis(
-        video_id, _summary(result), identified.identities if identified is not None else None
+        video_id, result_summary(result),
+        identified.identities if identified is not None else None,
     )
     return result
 
 
-def _video_record(
-    info: VideoInfo, class_group: str | None, recorded_on: date | None
+def video_record(
+    info: VideoInfo, class_group: str | None = None, recorded_on: date | None = None,
+    file_name: str | None = None,
 ) -> VideoRecord:
-    """What the store keeps of a video file before its analysis starts."""
+    """What the store keeps of a video file before its analysis starts (``file_name``: the
+    name to keep where the file analysed is a copy under another name)."""
     return VideoRecord(
-        file_name=file_label(info.path),
+        file_name=file_name or file_label(info.path),
         content_sha256=file_sha256(info.path),
         size_bytes=info.size_bytes,
         duration_s=info.duration_s,
@@ -173,29 +180,36 @@ def _video_record(
     )
 
 
-def _track_sampler(
-    settings: AnalysisSettings, store: Store, embedder: FaceEmbedder | None
-) -> tuple[FaceEmbedder | None, TrackSampler | None]:
-    """The embedder and the sampler of the tracks' chips, when ``settings.identify`` is on.
+def _load_embedder(settings: AnalysisSettings, store: Store) -> FaceEmbedder:
+    """``settings.embedding_model``, loaded once per process (``auto`` keeps the model the
+    students of ``store`` were embedded with)."""
+    from emotion_core.analysis.models import load_embedder
 
-    Without an ``embedder``, ``settings.embedding_model`` is loaded once per process (``auto``
-    keeps the model the stored students were embedded with).
-    """
-    if not settings.identify:
-        return embedder, None
-    from emotion_core.analysis.models import embedding_helper, load_embedder
+    return load_embedder(settings.embedding_model, store.embedding_models())
 
-    if embedder is None:
-        embedder = load_embedder(settings.embedding_model, store.embedding_models())
-    sampler = TrackSampler(
+
+def track_sampler(
+    settings: AnalysisSettings, embedder: FaceEmbedder | None
+) -> TrackSampler | None:
+    """The sampler of the tracks' chips, when ``settings.identify`` is on (with ``embedder``)."""
+    if not settings.identify or embedder is None:
+        return None
+    from emotion_core.analysis.models import embedding_helper
+
+    return TrackSampler(
         embedder, settings.embeddings_per_track, max_gap_s=settings.track_max_gap_s,
         keep_thumbnails=settings.store_thumbnails,
         helper=embedding_helper(embedder) if settings.embedding_helper else None,
+        min_face_px=settings.thresholds_of(embedder.thresholds).min_face_px,
     )
-    return embedder, sampler
 
 
-def _parameters(
+def lesson_tracker(settings: AnalysisSettings) -> IoUTracker:
+    """The tracker of one lesson's faces, as ``settings`` ask."""
+    return IoUTracker(settings.track_min_iou, settings.track_max_gap_s, settings.track_split_iou)
+
+
+def analysis_parameters(
     settings: AnalysisSettings,
     emotion_model: EmotionModel,
     embedder: FaceEmbedder | None,
@@ -209,7 +223,7 @@ def _parameters(
 
 
 @contextmanager
-def _failure_recorded(store: Store, video_id: int) -> Iterator[None]:
+def failure_recorded(store: Store, video_id: int) -> Iterator[None]:
     """Mark the video failed in ``store`` (its staged rows dropped) when the block raises."""
     try:
         yield
@@ -222,7 +236,7 @@ def _failure_recorded(store: Store, video_id: int) -> Iterator[None]:
 
 
 @dataclass
-class _Counts:
+class Counts:
     """What an analysis has gone through so far."""
 
     frames: int = 0
@@ -230,7 +244,7 @@ class _Counts:
     readable_faces: int = 0
 
 
-class _ProgressReport:
+class ProgressReport:
     """An analysis's progress, told to ``on_progress`` (if any) as its batches are done."""
 
     def __init__(
@@ -240,43 +254,34 @@ class _ProgressReport:
         self.frames_total = frames_total  # the container's estimate
         self.started = started
 
-    def batch_done(self, counts: _Counts) -> None:
+    def batch_done(self, counts: Counts) -> None:
         if self.on_progress:
             self.on_progress(Progress(
                 counts.frames, max(self.frames_total, counts.frames), counts.faces,
                 time.perf_counter() - self.started,
             ))
 
-    def finished(self, counts: _Counts) -> None:
+    def finished(self, counts: Counts) -> None:
         if self.on_progress:  # the header's estimate may have been off: end at 100 %
             self.on_progress(Progress(
                 counts.frames, counts.frames, counts.faces, time.perf_counter() - self.started
             ))
 
 
-def _stage_observations(
-    store: Store, video_id: int, batches: Iterable[list[ReadFaces]], progress: _ProgressReport
-) -> _Counts:
-    """Stage the observations of every batch of frames in ``store``, reporting progress."""
-    counts = _Counts()
+def count_batches(
+    batches: Iterable[list[ReadFaces]], progress: ProgressReport,
+    keep: Callable[[list[ReadFaces]], None],
+) -> Counts:
+    """Hand every batch of frames to ``keep`` (the store's staging, or a lesson's own rows),
+    counting them and reporting progress."""
+    counts = Counts()
     for faces in batches:
-        store.stage_observations(observation_rows(video_id, faces))
+        keep(faces)
         counts.frames += len(faces)
         counts.faces += sum(len(f) for f in faces)
         counts.readable_faces += sum(f.readable for f in faces)
         progress.batch_done(counts)
     return counts
-
-
-@dataclass(frozen=True)
-class _Identified:
-    """Who the people of an analysed video are."""
-
-    identities: TrackIdentities
-    everyone: list[Person]  # all the people of the video
-    people: list[Person]  # of those, the ones given a student (the others stay anonymous)
-    faces_embedded: int
-    seconds: float  # cutting chips, embedding, assigning
 
 
 def _identify_people(
@@ -286,38 +291,29 @@ def _identify_people(
     sampler: TrackSampler,
     embedder: FaceEmbedder,
     settings: AnalysisSettings,
-) -> _Identified:
+) -> Identified:
     """Embed the last tracks, join the tracks into people and match them to the students of
     the video's class group in ``store``."""
     assign_started = time.perf_counter()
-    stored_group = (store.video(video_id) or {}).get("class_group")
-    group = class_group or (stored_group if isinstance(stored_group, str) else None)
+    roster = lesson_roster(store, video_id, class_group, embedder.name)
     tracks = sampler.finish()
-    student_ids, centroids = store.reference_embeddings(embedder.name, group)
-    roster = RosterReferences(embedder.name, student_ids, centroids)
-    threshold = settings.same_person_distance or embedder.same_person_distance
-    everyone = identify(tracks, sampler.co_occurring, roster, threshold)
-    people = students_of(everyone, tracks, settings.identify_new_students,
-                         settings.min_new_student_frames)
-    identities = TrackIdentities(
-        embedder.name, track_identity_rows(tracks, people),
-        track_thumbnail_rows(tracks, people) if settings.store_thumbnails else None,
-    )
-    assign_seconds = time.perf_counter() - assign_started
-    return _Identified(
-        identities, everyone, people, sampler.faces_embedded, sampler.seconds + assign_seconds
+    thresholds = settings.thresholds_of(embedder.thresholds)
+    everyone = identify(tracks, sampler.co_occurring, roster, thresholds)
+    return identified(
+        everyone, tracks, embedder.name, settings, sampler.faces_embedded,
+        sampler.seconds + time.perf_counter() - assign_started,
     )
 
 
-def _result(
+def analysis_result(
     video_id: int,
     record: VideoRecord,
-    counts: _Counts,
+    counts: Counts,
     tracks: int,
-    emotion_model: EmotionModel,
-    detector: FaceDetector,
+    emotion_model: str,
+    detector: str,
     seconds: float,
-    identified: _Identified | None,
+    identified: Identified | None,
 ) -> AnalysisResult:
     """What the analysis reports; the identity part is left at its defaults without
     ``identified``."""
@@ -328,8 +324,8 @@ def _result(
         faces=counts.faces,
         readable_faces=counts.readable_faces,
         tracks=tracks,
-        emotion_model=emotion_model.name,
-        detector=detector.description,
+        emotion_model=emotion_model,
+        detector=detector,
         seconds=seconds,
     )
     if identified is None:
@@ -347,7 +343,7 @@ def _result(
     )
 
 
-def _summary(result: AnalysisResult) -> AnalysisSummary:
+def result_summary(result: AnalysisResult) -> AnalysisSummary:
     """What the store keeps of an analysis's result with the video."""
     return AnalysisSummary(
         frames_sampled=result.frames_sampled, faces=result.faces, tracks=result.tracks,

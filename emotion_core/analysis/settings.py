@@ -1,13 +1,16 @@
-"""What an analysis is run with (AnalysisSettings) and what it reports (AnalysisResult)."""
+"""What an analysis is run with (AnalysisSettings), where (EngineSettings), and what it reports
+(AnalysisResult)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
 
 from emotion_core.core.crops import FacePreprocessing
 from emotion_core.emotion.model import DEFAULT_PREPROCESSING
 from emotion_core.faces.choice import DetectorSettings, default_detector_settings
 from emotion_core.faces.readability import ReadabilitySettings
+from emotion_core.identity.thresholds import IdentityThresholds
 
 
 @dataclass(frozen=True)
@@ -54,14 +57,27 @@ class AnalysisSettings:
     embedding_model: str = "auto"
     # chips embedded per track at most (its best ones), whatever the track's length
     embeddings_per_track: int = 3
-    # cosine distance under which tracks (and a person and a student) are one; None: the
-    # embedding model's calibrated value (embedding.py, BENCHMARKS.md)
-    same_person_distance: float | None = None
+    # the distances under which tracks of one lesson, and a person and a student, are one, and
+    # the face size under which nobody is identified; None: the embedding model's values,
+    # calibrated on real photos (identity/thresholds.py, BENCHMARKS.md)
+    identity_thresholds: IdentityThresholds | None = None
+    # faces under this many px high are not identified; None: the embedding model's calibrated
+    # size (24 px for Dlib). Lower it only knowing that small faces are close to everyone's
+    min_identity_px: float | None = None
     # embed in a second process as well, on the machine's second core (Dlib only; the vectors
     # are the same: identity/worker.py)
     embedding_helper: bool = True
 
+    def thresholds_of(self, model_thresholds: IdentityThresholds) -> IdentityThresholds:
+        """The identity thresholds this analysis runs with, given the embedding model's own."""
+        thresholds = self.identity_thresholds or model_thresholds
+        if self.min_identity_px is not None:
+            thresholds = replace(thresholds, min_face_px=self.min_identity_px)
+        return thresholds
+
     def __post_init__(self) -> None:
+        if self.min_identity_px is not None and self.min_identity_px < 0:
+            raise ValueError("min_identity_px must not be negative")
         if not 0 < self.sample_fps <= 60:
             raise ValueError(f"sampling rate must be between 0 and 60 frames a second, got {self.sample_fps}")
         if self.batch_frames < 1:
@@ -104,3 +120,32 @@ class AnalysisResult:
 
     def as_json(self) -> dict[str, object]:
         return asdict(self)
+
+
+ENGINES = ("local", "ray")
+ENGINE_ENV_VAR = "CLASSROOM_ENGINE"  # where a server starts: local, or ray
+RAY_ADDRESS_ENV_VAR = "CLASSROOM_RAY_ADDRESS"
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Where analyses run: here, one after the other (``local``), or spread over a Ray cluster
+    (``ray``: analysis/engine_ray.py). Not kept with a video: both store the same results."""
+
+    name: str = "local"
+    # the cluster to join (``auto``: the one ``ray start --head`` started on this machine, or
+    # HOST:6379); None starts a local one on this machine
+    ray_address: str | None = None
+    # send videos through Ray's object store, for workers that do not see this machine's files
+    ship_videos: bool = False
+
+    def __post_init__(self) -> None:
+        if self.name not in ENGINES:
+            raise ValueError(f"unknown engine {self.name!r}; choose one of {', '.join(ENGINES)}")
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str]) -> EngineSettings:
+        """The engine ``CLASSROOM_ENGINE`` and ``CLASSROOM_RAY_ADDRESS`` name (local by
+        default), so that a server can start on its cluster."""
+        return cls(environ.get(ENGINE_ENV_VAR) or "local",
+                   environ.get(RAY_ADDRESS_ENV_VAR) or None)

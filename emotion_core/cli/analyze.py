@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from tqdm import tqdm
 
     from emotion_core.analysis.settings import AnalysisResult
+    from emotion_core.core.types import VideoInfo
 
 # One video analysed into the open store, its progress reported to the callback.
 AnalyseVideo = Callable[[Path, Callable[[Progress], None]], "AnalysisResult"]
@@ -56,6 +57,12 @@ def add_parser(commands: Commands) -> None:
              "on, shown on the Students page (off by default; never a frame)",
     )
     analyze.add_argument(
+        "--min-identity-px", type=float, default=None, metavar="PX",
+        help="faces under this many px high are not identified (default: the embedding "
+             "model's calibrated size, 24 px for Dlib); smaller faces are close to everyone's, "
+             "so lowering it risks mixing children up",
+    )
+    analyze.add_argument(
         "--embedding-model", choices=EMBEDDING_MODEL_CHOICES, default="auto",
         help="auto: DeepFace's VGG-Face where its weights are available, else the offline Dlib",
     )
@@ -72,10 +79,53 @@ def add_parser(commands: Commands) -> None:
     progress.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     progress.add_argument(
         "--progress-json", action="store_true",
-        help="instead of the bar, print one JSON object per batch of frames on stderr: "
-             "file_name, frames_done, frames_total, faces, elapsed_s",
+        help="instead of the bar, print JSON objects on stderr: with the local engine one per "
+             "batch of frames (file_name, frames_done, frames_total, faces, elapsed_s), with "
+             "Ray one per lesson written or failed (file_name, status, lessons_done, "
+             "lessons_total, video_s_done, video_s_total, elapsed_s, eta_s)",
     )
+    _add_engine_options(analyze)
     analyze.set_defaults(handler=cmd_analyze)
+
+
+def _add_engine_options(analyze: argparse.ArgumentParser) -> None:
+    """Where the videos are analysed: here, one after the other, or on a Ray cluster
+    (analysis/engine_ray.py; README, "Analysing on a Ray cluster")."""
+    analyze.add_argument(
+        "--engine", choices=("local", "ray"), default="local",
+        help="local (default): analyse the videos one after the other in this process; ray: "
+             "spread them over a Ray cluster, one video per task, written here in the order "
+             "given",
+    )
+    analyze.add_argument(
+        "--ray-address", metavar="ADDRESS",
+        help="with --engine ray: join the cluster at ADDRESS (auto: the one `ray start --head` "
+             "started on this machine; or HOST:6379); without it a local cluster is started "
+             "for the run",
+    )
+    analyze.add_argument(
+        "--ray-cpus", type=int, metavar="N",
+        help="with --engine ray and no --ray-address: the local cluster's CPUs, one video at "
+             "a time each (default: all of this machine's)",
+    )
+    analyze.add_argument(
+        "--ship-videos", action="store_true",
+        help="with --engine ray: send the videos to the workers through Ray's object store, "
+             "for nodes that do not see this machine's files (default: workers read them by "
+             "path, from storage every node sees)",
+    )
+
+
+def _engine_option_error(args: argparse.Namespace) -> str | None:
+    """Why the engine options do not go together, or None."""
+    ray_only = [name for name, value in (("--ray-address", args.ray_address),
+                                         ("--ray-cpus", args.ray_cpus),
+                                         ("--ship-videos", args.ship_videos)) if value]
+    if args.engine != "ray" and ray_only:
+        return f"{', '.join(ray_only)}: only with --engine ray"
+    if args.ray_cpus is not None and (args.ray_cpus < 1 or args.ray_address):
+        return "--ray-cpus is a number of CPUs from 1, for a local cluster (no --ray-address)"
+    return None
 
 
 def _add_readability_options(analyze: argparse.ArgumentParser) -> None:
@@ -123,17 +173,26 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             sample_fps=args.fps, emotion_model=args.emotion_model,
             identify=not args.no_identify, embedding_model=args.embedding_model,
             identify_new_students=not args.no_new_students, store_thumbnails=args.thumbnails,
-            readability=readability, detector=detector_settings(args.detector),
+            min_identity_px=args.min_identity_px, readability=readability, detector=detector_settings(args.detector),
         )
     except ValueError as exc:
         print_error(exc)
         return 2
+    if (problem := _engine_option_error(args)) is not None:
+        print_error(problem)
+        return 2
     # Check every file before loading the models (seconds of work), so that a file that is no
     # video is reported at once, and a run with nothing to analyse leaves the database alone.
-    videos = _readable_videos(args.videos)
+    probed = _readable_videos(args.videos)
+    videos = [path for path, _ in probed]
     failures = len(args.videos) - len(videos)
     if not videos:
         return 1
+    if args.engine == "ray":
+        from emotion_core.cli.analyze_ray import analyse_on_cluster
+
+        failures += analyse_on_cluster(args, settings, probed)
+        return 1 if failures else 0
     # the models load before the database is opened, so a run that has to wait for another is
     # ready to start when it gets the database
     detector = load_detector(settings.detector)
@@ -156,16 +215,17 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
-def _readable_videos(paths: list[Path]) -> list[Path]:
-    """The paths that open as videos; an error line for each of the others."""
+def _readable_videos(paths: list[Path]) -> list[tuple[Path, VideoInfo]]:
+    """The paths that open as videos, with what they hold; an error line for each of the
+    others."""
     readable = []
     for path in paths:
         try:
-            probe(path)
+            info = probe(path)
         except VideoError as exc:
             print_error(exc)
         else:
-            readable.append(path)
+            readable.append((path, info))
     return readable
 
 
@@ -186,11 +246,11 @@ def _analyse_one(path: Path, analyse: AnalyseVideo, args: argparse.Namespace) ->
     if args.json:
         print(json.dumps(result.as_json()), flush=True)
     else:
-        print(_describe_result(result))
+        print(describe_result(result))
     return True
 
 
-def _describe_result(result: AnalysisResult) -> str:
+def describe_result(result: AnalysisResult) -> str:
     """One line for one analysed video."""
     anonymous = (
         f", {result.anonymous_people} left anonymous" if result.anonymous_people

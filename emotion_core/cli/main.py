@@ -1,5 +1,5 @@
 """The command line: ``python -m emotion_core analyze|export|students|lessons|settings|purge|
-evaluate|alerts …`` (or ``classroom-mood …``), each command's parser from its own module."""
+evaluate|alerts|demo …`` (or ``classroom-mood …``), each command's parser from its own module."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Callable
 
-from emotion_core.cli import alerts, analyze, evaluate, lessons, settings, students, training
+from emotion_core.cli import alerts, analyze, demo, evaluate, lessons, settings, students, training
 from emotion_core.cli.common import Commands, print_error
 from emotion_core.core.errors import ClassroomMoodError
 
@@ -25,6 +25,7 @@ ADD_COMMANDS: tuple[Callable[[Commands], None], ...] = (
     training.add_train_parser,
     training.add_average_parser,
     alerts.add_parser,
+    demo.add_parser,
 )
 
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import pandas as pd
 
 from emotion_core.cli.common import Commands, add_db_options, open_store, print_error
+from emotion_core.identity.thresholds import thresholds_for
+from emotion_core.store.duplicates import PossibleDuplicate, possible_duplicates
+from emotion_core.store.store import Store
 
 
 def add_parser(commands: Commands) -> None:
@@ -53,7 +57,18 @@ def add_parser(commands: Commands) -> None:
     consent.add_argument("identification", choices=("on", "off"))
     consent.add_argument("--note", help="who asked and when, kept in the register")
     consent.set_defaults(handler=set_consent)
-    for action in (listing, rename, merge, split, delete, export_one, consent):
+    suggest = actions.add_parser(
+        "suggest-merges",
+        help="pairs of students who may be one child (their faces are close, and they were "
+             "never seen in the same frame), nearest first",
+    )
+    suggest.add_argument("--group", help="only this class or group (and students of none)")
+    suggest.add_argument("--json", action="store_true", help="print one JSON object per pair")
+    suggest.add_argument("--ask", action="store_true",
+                         help="ask for each pair whether they are one child, and merge them "
+                              "if so (the student seen first stays)")
+    suggest.set_defaults(handler=suggest_merges)
+    for action in (listing, rename, merge, split, delete, export_one, consent, suggest):
         add_db_options(action)
 
 
@@ -132,3 +147,80 @@ def set_consent(args: argparse.Namespace) -> int:
             print(f"student {args.student_id}: identification off; their embeddings, "
                   "thumbnail and alerts are deleted and their observations are anonymous")
     return 0
+
+
+def suggest_merges(args: argparse.Namespace) -> int:
+    if args.ask and args.json:
+        print_error("--ask and --json do not go together: --ask asks a person, pair by pair")
+        return 2
+    with open_store(args, read_only=not args.ask, create=False) as store:
+        try:
+            pairs = possible_duplicates(store, _suggest_under, args.group)
+        except ValueError as exc:  # a stored embedding model with no thresholds
+            print_error(exc)
+            return 2
+        if args.json:
+            names = _names(store)
+            for pair in pairs:
+                print(json.dumps({
+                    "first_id": pair.first_id, "first_name": names[pair.first_id],
+                    "second_id": pair.second_id, "second_name": names[pair.second_id],
+                    "distance": round(pair.distance, 6), "model": pair.model,
+                    "suggest_under": _suggest_under(pair.model),
+                }))
+        elif not pairs:
+            print("no possible duplicates: no two students are close enough to be one child")
+        elif args.ask:
+            _ask_and_merge(store, args.group)
+        else:
+            names = _names(store)
+            for pair in pairs:
+                print(_describe(store, pair, names))
+            print("if a pair is one child: python -m emotion_core students merge KEEP_ID "
+                  "MERGED_ID (or run suggest-merges --ask)")
+    return 0
+
+
+def _suggest_under(model: str) -> float:
+    return thresholds_for(model).suggest_merge
+
+
+def _names(store: Store) -> dict[int, str]:
+    roster = store.students()
+    return dict(zip(roster["student_id"].astype(int), roster["display_name"]))
+
+
+def _describe(store: Store, pair: PossibleDuplicate, names: dict[int, str]) -> str:
+    """One line per pair: the distance and, for each student, when and where they were seen."""
+    def seen(student_id: int) -> str:
+        lessons = store.student_lessons(student_id)
+        where = ", ".join(f"{r.file_name} on {r.lesson_on:%Y-%m-%d}" for r in lessons.itertuples())
+        return f"{student_id} {names[student_id]!r} (seen in {where or 'no lesson'})"
+
+    return (f"{pair.distance:.3f} ({pair.model}, offered under {_suggest_under(pair.model):g})"
+            f"  {seen(pair.first_id)}  and  {seen(pair.second_id)}")
+
+
+def _ask_and_merge(store: Store, group: str | None) -> None:
+    """Each pair in turn, the suggestions read again after every merge (a merged student's
+    reference moves); stops at the end of the input."""
+    answered: set[tuple[int, int]] = set()
+    merged = 0
+    while True:
+        pairs = possible_duplicates(store, _suggest_under, group)
+        pair = next((p for p in pairs if (p.first_id, p.second_id) not in answered), None)
+        if pair is None:
+            break
+        answered.add((pair.first_id, pair.second_id))
+        print(_describe(store, pair, _names(store)))
+        print(f"one child? merge {pair.second_id} into {pair.first_id} [y/N] ", end="",
+              flush=True)
+        answer = sys.stdin.readline()
+        if not answer:
+            print()
+            break
+        if answer.strip().lower() in ("y", "yes"):
+            store.merge_students(pair.first_id, pair.second_id)
+            merged += 1
+            print(f"student {pair.second_id} merged into {pair.first_id}")
+    print(f"{merged} pair(s) merged")

@@ -14,19 +14,13 @@ import numpy as np
 
 from emotion_core.core.errors import ClassroomMoodError
 from emotion_core.core.types import Faces
+from emotion_core.identity.thresholds import DLIB, VGG_FACE, IdentityThresholds
 
 log = logging.getLogger(__name__)
 
 DLIB_WEIGHTS = "dlib_face_recognition_resnet_model_v1.dat"
 VGG_FACE_WEIGHTS = "vgg_face_weights.h5"
 DLIB_LANDMARKS = "shape_predictor_5_face_landmarks.dat"
-
-# Cosine distance under which two tracks' embeddings are taken to be one person; see
-# BENCHMARKS.md ("Identity: choosing the threshold") for how the Dlib number was measured.
-DLIB_SAME_PERSON_DISTANCE = 0.035
-# DeepFace's own published cosine threshold for VGG-Face: its weights cannot be had on the
-# development machines, so this one could not be calibrated here.
-VGG_FACE_SAME_PERSON_DISTANCE = 0.68
 
 
 class FaceEmbedderUnavailable(ClassroomMoodError, RuntimeError):
@@ -38,8 +32,9 @@ class FaceEmbedder(Protocol):
 
     ``chips`` cuts the faces of one RGB frame into aligned square crops (N, chip_size,
     chip_size, 3) uint8 RGB; ``embed`` turns a batch of chips into (N, dimension) float32 rows of
-    unit length. ``same_person_distance`` is the cosine distance under which two embeddings
-    (or two means of embeddings) are taken to be the same person.
+    unit length. ``thresholds`` (``thresholds.py``) are the cosine distances under which two
+    embeddings (or two means of embeddings) are taken to be the same person, within a lesson
+    and across lessons, and the face size under which nobody is identified.
 
     Two backends:
 
@@ -58,7 +53,7 @@ class FaceEmbedder(Protocol):
     description: str
     dimension: int
     chip_size: int
-    same_person_distance: float
+    thresholds: IdentityThresholds
 
     def chips(self, image: np.ndarray, faces: Faces) -> np.ndarray: ...
 
@@ -79,18 +74,23 @@ def cosine_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.clip(1.0 - unit_rows(a) @ unit_rows(b).T, 0.0, 2.0)
 
 
-def represent_chips(represent: Callable[..., Any], model_name: str, chips: np.ndarray) -> list[Any]:
+def represent_chips(represent: Callable[..., Any], model_name: str, chips: np.ndarray) -> np.ndarray:
     """``chips`` (N, S, S, 3) RGB uint8, already aligned, through DeepFace's ``represent``
-    (which reads BGR) with no detection: one embedding (a list of floats) per chip. The analysis
-    process and the embedding worker (``worker.py``) both call it."""
-    bgr = [np.ascontiguousarray(chip[:, :, ::-1]) for chip in chips]
+    (which reads BGR) with no detection: one unit vector per chip, the mean of the chip's and
+    its mirror image's embeddings. A face and its mirror are the same person, and averaging
+    the two takes out some of what one view alone gets wrong: on real photos of the same
+    people it accepts more same-person pairs at the same false-match rate (BENCHMARKS.md,
+    re-identification on real photos). The analysis process and the embedding worker
+    (``worker.py``) both call it, so their vectors are the same."""
+    if len(chips) == 0:
+        return np.zeros((0, 0), dtype=np.float32)
+    views = [*chips, *chips[:, :, ::-1]]
+    bgr = [np.ascontiguousarray(view[:, :, ::-1]) for view in views]
     results = represent(
         img_path=bgr, model_name=model_name, detector_backend="skip",
         enforce_detection=False, align=False,
     )
-    if len(bgr) == 1:
-        results = [results]
-    return [faces[0]["embedding"] for faces in results]
+    return mirror_averaged(np.asarray([faces[0]["embedding"] for faces in results]))
 
 
 def deepface_weights_dir() -> Path:
@@ -106,7 +106,7 @@ class DeepFaceEmbedder:
     name = "VGG-Face"
     chip_size = 224
     dimension = 4096
-    same_person_distance = VGG_FACE_SAME_PERSON_DISTANCE
+    thresholds = VGG_FACE
     # the crop around the eyes-levelled face box, as a fraction of the box's side on each side
     chip_margin = 0.0
 
@@ -156,7 +156,7 @@ class DeepFaceEmbedder:
     def embed(self, chips: np.ndarray) -> np.ndarray:
         if len(chips) == 0:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        return unit_rows(represent_chips(self._represent, self.name, chips))
+        return represent_chips(self._represent, self.name, chips)
 
 
 def face_recognition_models_dir() -> Path | None:
@@ -168,17 +168,39 @@ def face_recognition_models_dir() -> Path | None:
     return Path(spec.origin).parent / "models"
 
 
-class DlibEmbedder(DeepFaceEmbedder):
-    """dlib's ResNet (128-d) as DeepFace's ``Dlib`` model; offline, weights from a pip package.
+def mirror_averaged(vectors: np.ndarray) -> np.ndarray:
+    """(2N, D) embeddings of N chips followed by their N mirror images: N unit rows, each the
+    mean of a chip's and its mirror's (``represent_chips`` says why)."""
+    units = unit_rows(vectors)
+    half = len(units) // 2
+    return unit_rows(units[:half] + units[half:])
+
+
+def link_dlib_weights(shipped: Path) -> None:
+    """Link dlib's weights where DeepFace looks for its ``Dlib`` model's (DeepFace only checks
+    that a file of that name exists; a link costs no disk)."""
+    target = deepface_weights_dir() / DLIB_WEIGHTS
+    if not target.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.unlink(missing_ok=True)  # a dangling link left by a removed package
+        target.symlink_to(shipped / DLIB_WEIGHTS)
+
+
+class DlibEmbedder:
+    """dlib's ResNet (128-d), the network DeepFace's ``Dlib`` model runs; offline, its weights
+    from a pip package (``face-recognition-models``).
 
     Faces are aligned the way the network was trained: dlib's 5-point shape predictor inside the
-    detector's box, then ``dlib.get_face_chip`` (150 px, padding 0.25).
+    detector's box, then ``dlib.get_face_chip`` (150 px, padding 0.25). The chips go to dlib
+    directly, in one batch with their mirror images: the same vectors as through DeepFace
+    (``tests/identity/test_embedding.py``) at half the time, as DeepFace's resizing and
+    rescaling of each chip cost as much as the network on this CPU.
     """
 
     name = "Dlib"
     chip_size = 150
     dimension = 128
-    same_person_distance = DLIB_SAME_PERSON_DISTANCE
+    thresholds = DLIB
 
     def __init__(self) -> None:
         try:
@@ -190,22 +212,21 @@ class DlibEmbedder(DeepFaceEmbedder):
             raise FaceEmbedderUnavailable(
                 "dlib's weights are missing: install the pip package face-recognition-models"
             )
-        target = deepface_weights_dir() / DLIB_WEIGHTS
-        if not target.is_file():
-            # DeepFace only checks that a file of this name exists; a link costs no disk
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.unlink(missing_ok=True)  # a dangling link left by a removed package
-            target.symlink_to(shipped / DLIB_WEIGHTS)
+        link_dlib_weights(shipped)  # so that DeepFace's own "Dlib" finds them too
         self._dlib = dlib
         self._landmarks = dlib.shape_predictor(str(shipped / DLIB_LANDMARKS))
-        super().__init__()
+        self._network = dlib.face_recognition_model_v1(str(shipped / DLIB_WEIGHTS))
         self.description = (
-            "DeepFace Dlib (dlib ResNet 128-d, offline, weights from face-recognition-models)"
+            "dlib ResNet 128-d (DeepFace's Dlib network; offline, weights from "
+            "face-recognition-models)"
         )
 
-    @staticmethod
-    def _fetch_weights() -> None:
-        """Nothing to fetch: the weights were linked from face-recognition-models."""
+    def embed(self, chips: np.ndarray) -> np.ndarray:
+        if len(chips) == 0:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        views = [np.ascontiguousarray(c) for c in chips]
+        views += [np.ascontiguousarray(c[:, ::-1]) for c in chips]
+        return mirror_averaged(np.asarray(self._network.compute_face_descriptor(views)))
 
     def chips(self, image: np.ndarray, faces: Faces) -> np.ndarray:
         chips = np.empty((len(faces), self.chip_size, self.chip_size, 3), dtype=np.uint8)

@@ -9,6 +9,7 @@ import numpy as np
 
 from emotion_core.identity.embedders import cosine_distances, unit_rows
 from emotion_core.identity.sampling import TrackEmbedding
+from emotion_core.identity.thresholds import IdentityThresholds
 
 
 @dataclass(frozen=True)
@@ -97,13 +98,19 @@ def group_tracks(
 
 
 def match_roster(
-    centroids: np.ndarray, roster: RosterReferences, threshold: float
+    centroids: np.ndarray, roster: RosterReferences, threshold: float | np.ndarray,
+    clearly_nearest: float = 1.0,
 ) -> list[tuple[int | None, float | None]]:
     """For each person (rows of ``centroids``): the roster student they are, and the distance.
 
     One global assignment (Hungarian, minimum total distance) of people to students: one
-    student takes at most one person of the video, and only at a distance under ``threshold``;
-    a person with no such student gets ``(None, None)`` and becomes a new student.
+    student takes at most one person of the video, only at a distance under ``threshold`` (one
+    for all, or one per person), and
+    only a student clearly nearer than every other: under ``clearly_nearest`` times the
+    person's distance to the nearest other student. In a class of look-alike children a
+    newcomer (or a known child on a bad day) is about as close to several students, and is
+    better a new student, which a person can merge, than one of theirs. A person with no such
+    student gets ``(None, None)`` and becomes a new student.
     """
     from scipy.optimize import linear_sum_assignment
 
@@ -113,10 +120,17 @@ def match_roster(
     if m == 0:
         return [(None, None)] * n
     distance = cosine_distances(centroids, roster.centroids).astype(np.float64)
+    threshold = np.broadcast_to(np.asarray(threshold, dtype=np.float64), (n,))
+    allowed = distance < threshold[:, None]
+    if m >= 2 and clearly_nearest < 1.0:
+        two = np.partition(distance, 1, axis=1)[:, :2]
+        # for each person and student: the person's distance to the nearest other student
+        other = np.where(distance <= two[:, :1], two[:, 1:], two[:, :1])
+        allowed &= distance < clearly_nearest * other
     forbidden = 1e6
     # columns m.. are "a new student", one per person, at the threshold's cost
     cost = np.full((n, m + n), forbidden)
-    cost[:, :m] = np.where(distance < threshold, distance, forbidden)
+    cost[:, :m] = np.where(allowed, distance, forbidden)
     cost[np.arange(n), m + np.arange(n)] = threshold
     rows, cols = linear_sum_assignment(cost)
     matched: list[tuple[int | None, float | None]] = [(None, None)] * n
@@ -126,27 +140,77 @@ def match_roster(
     return matched
 
 
+def identifiable(tracks: Sequence[TrackEmbedding], min_face_px: float) -> list[TrackEmbedding]:
+    """The tracks big enough to tell who they are: a track whose faces were all under
+    ``min_face_px`` high (``TrackEmbedding.face_px``, its largest embedded face) counts
+    anonymously; it neither matches a student nor becomes one. A track of unknown size (rows
+    stored before sizes were kept) is kept."""
+    return [t for t in tracks if t.face_px is None or t.face_px >= min_face_px]
+
+
+@dataclass(frozen=True)
+class JoinedTracks:
+    """The people of one lesson before they meet the roster (the first half of ``identify``).
+
+    ``tracks`` are the identifiable ones; ``groups[i]`` holds the sorted track ids of person i,
+    ``centroids[i]`` their mean embedding (a unit row, each track weighted by its chips) and
+    ``face_px[i]`` the height of their largest face (None when no track knows its size).
+    """
+
+    tracks: tuple[TrackEmbedding, ...]
+    groups: tuple[tuple[int, ...], ...]
+    centroids: np.ndarray
+    face_px: tuple[float | None, ...]
+
+
+def join_tracks(
+    tracks: Sequence[TrackEmbedding], co_occurring: Iterable[tuple[int, int]],
+    thresholds: IdentityThresholds,
+) -> JoinedTracks:
+    """Tracks too small to identify (``identifiable``) left out, the others joined into people
+    under ``thresholds.within_lesson``, never two tracks seen in the same frame."""
+    kept = identifiable(tracks, thresholds.min_face_px)
+    groups = group_tracks(kept, co_occurring, thresholds.within_lesson)
+    centroids = np.stack([
+        unit_rows(sum(kept[i].embedding * kept[i].samples for i in g)[None])[0] for g in groups
+    ]) if groups else np.zeros((0, 0), dtype=np.float32)
+    largest = tuple(
+        max((kept[i].face_px for i in g if kept[i].face_px is not None), default=None)
+        for g in groups
+    )
+    return JoinedTracks(
+        tuple(kept), tuple(tuple(sorted(kept[i].track_id for i in g)) for g in groups),
+        centroids, largest,
+    )
+
+
+def match_joined(
+    joined: JoinedTracks, roster: RosterReferences, thresholds: IdentityThresholds
+) -> list[Person]:
+    """The second half of ``identify``: each person matched to a roster student in one global
+    assignment, under the cross-lesson distance of the size of their largest face
+    (``thresholds.across_at``: smaller faces, stricter) and only to a student clearly nearer
+    than the others (``match_roster``); None: a new student."""
+    limits = np.array([thresholds.across_at(px) for px in joined.face_px])
+    matched = match_roster(joined.centroids, roster, limits, thresholds.clearly_nearest)
+    return [
+        Person(group, student, distance)
+        for group, (student, distance) in zip(joined.groups, matched)
+    ]
+
+
 def identify(
     tracks: Sequence[TrackEmbedding],
     co_occurring: Iterable[tuple[int, int]],
     roster: RosterReferences,
-    threshold: float,
+    thresholds: IdentityThresholds,
 ) -> list[Person]:
-    """The people of a video: its tracks joined by appearance and matched to the roster.
-
-    Two tracks seen in the same frame are never joined; the people are matched to the roster's
-    students in one global assignment, and those it cannot match are new students. Nothing here
-    touches the database: the store reads the roster and writes the result.
+    """The people of a video: its tracks joined by appearance (``join_tracks``) and matched to
+    the roster (``match_joined``); those it cannot match are new students. Tracks too small to
+    identify belong to nobody. Nothing here touches the database: the store reads the roster
+    and writes the result.
     """
-    groups = group_tracks(tracks, co_occurring, threshold)
-    centroids = np.stack([
-        unit_rows(sum(tracks[i].embedding * tracks[i].samples for i in g)[None])[0] for g in groups
-    ]) if groups else np.zeros((0, 0), dtype=np.float32)
-    matched = match_roster(centroids, roster, threshold)
-    return [
-        Person(tuple(sorted(tracks[i].track_id for i in g)), student, distance)
-        for g, (student, distance) in zip(groups, matched)
-    ]
+    return match_joined(join_tracks(tracks, co_occurring, thresholds), roster, thresholds)
 
 
 def students_of(

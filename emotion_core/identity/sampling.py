@@ -51,6 +51,9 @@ class TrackEmbedding:
     embedding: np.ndarray
     samples: int
     quality: float  # mean quality of the chips embedded
+    # height (px) of the largest face embedded; None for tracks rebuilt from rows stored before
+    # sizes were kept
+    face_px: float | None = None
     # the best of those chips as a small JPEG (core/thumbnails.py), when the sampler keeps them
     thumbnail: bytes | None = None
     thumbnail_quality: float = 0.0
@@ -63,6 +66,10 @@ class _Candidate:
     time_s: float
     crop: np.ndarray  # the frame around the face (RGB), enough for the embedder's chip
     face: Faces  # the one face, in the crop's coordinates
+
+    @property
+    def height(self) -> float:
+        return float(self.face.boxes[0, 3] - self.face.boxes[0, 1])
 
 
 # Box sides of frame kept on each side of a candidate's box: room for the chip the embedder cuts
@@ -127,6 +134,10 @@ class TrackSampler:
     until their vectors are back); with ``keep_thumbnails`` each ended track also keeps its best
     chip, as a small JPEG.
 
+    Faces under ``min_face_px`` high (by default the embedder's ``thresholds.min_face_px``) are
+    too small to tell who they are: they are never embedded, and a track with no larger face
+    is not embedded at all (``tracks_too_small`` counts them); it stays anonymous.
+
     With a ``helper`` (``worker.EmbeddingHelper``, a second process), ended tracks are embedded
     there while this process goes on with the video, and the chips left at the end are shared
     between the two; the vectors are the same either way.
@@ -135,11 +146,15 @@ class TrackSampler:
     def __init__(
         self, embedder: FaceEmbedder, per_track: int = 3, spacing_s: float = 1.0,
         max_gap_s: float = 2.0, keep_thumbnails: bool = False,
-        helper: EmbeddingHelper | None = None,
+        helper: EmbeddingHelper | None = None, min_face_px: float | None = None,
     ) -> None:
         if per_track < 1:
             raise ValueError("per_track must be at least 1")
         self.embedder = embedder
+        self.min_face_px = (
+            embedder.thresholds.min_face_px if min_face_px is None else float(min_face_px)
+        )
+        self.tracks_too_small = 0
         self.keep_thumbnails = keep_thumbnails
         self.per_track = per_track
         self.spacing_s = spacing_s
@@ -216,7 +231,13 @@ class TrackSampler:
         while the video goes on; at the end, what makes its backlog half of the work left, so
         both processes end together), the rest here."""
         started = time.perf_counter()
-        tracks = [self._live.pop(t) for t in track_ids]
+        ended = [(t, self._live.pop(t)) for t in track_ids]
+        kept = [(t, track) for t, track in ended if self._keep_identifiable(track)]
+        self.tracks_too_small += len(ended) - len(kept)
+        if not kept:
+            return
+        track_ids = [t for t, _ in kept]
+        tracks = [track for _, track in kept]
         chips = np.concatenate([self.embedder.chips(c.crop, c.face)
                                 for track in tracks for c in track.candidates.values()])
         remote = 0
@@ -232,6 +253,13 @@ class TrackSampler:
         self._batches.append(batch)
         self.seconds += time.perf_counter() - started
         self.faces_embedded += len(chips)
+
+    def _keep_identifiable(self, track: _LiveTrack) -> bool:
+        """Drop the track's faces too small to identify; whether any is left."""
+        track.candidates = {
+            k: c for k, c in track.candidates.items() if c.height >= self.min_face_px
+        }
+        return bool(track.candidates)
 
     def _vectors(self, batch: _Batch) -> np.ndarray:
         """The batch's vectors, waiting for the helper's part; a part it could not do is
@@ -265,6 +293,7 @@ class TrackSampler:
                 embedding=unit_rows(vectors[start:start + n].mean(axis=0, keepdims=True))[0],
                 samples=n,
                 quality=float(np.mean([c.quality for c in candidates])),
+                face_px=max(c.height for c in candidates),
                 **({"thumbnail": encode_thumbnail(batch.chips[start + best_at]),
                     "thumbnail_quality": candidates[best_at].quality,
                     "thumbnail_s": candidates[best_at].time_s} if self.keep_thumbnails else {}),

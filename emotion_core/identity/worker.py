@@ -16,7 +16,7 @@ from typing import BinaryIO
 import numpy as np
 
 from emotion_core.core.errors import ClassroomMoodError
-from emotion_core.identity.embedders import represent_chips, unit_rows
+from emotion_core.identity.embedders import DlibEmbedder
 
 log = logging.getLogger(__name__)
 
@@ -55,14 +55,12 @@ def _write_error(out: BinaryIO, message: str) -> None:
 
 def serve(model_name: str, requests: BinaryIO, replies: BinaryIO) -> int:
     """The worker's loop: embed each batch read from ``requests`` until it closes; unit rows,
-    as ``DeepFaceEmbedder.embed`` gives them."""
+    as ``DlibEmbedder.embed`` gives them in the analysis process."""
     try:
         if model_name not in WORKER_MODELS:
             raise ValueError(f"{model_name!r} cannot run in the worker (only {WORKER_MODELS})")
-        from deepface.modules import modeling, representation
-
-        model = modeling.build_model(task="facial_recognition", model_name=model_name)
-        dimension = int(model.output_shape)
+        embedder = DlibEmbedder()
+        dimension = embedder.dimension
     except Exception as exc:  # noqa: BLE001  (anything: the analysis process embeds it all)
         _write_error(replies, f"{type(exc).__name__}: {exc}")
         return 1
@@ -79,7 +77,7 @@ def serve(model_name: str, requests: BinaryIO, replies: BinaryIO) -> int:
             return 0
         try:
             chips = np.frombuffer(pixels, dtype=np.uint8).reshape(count, height, width, 3)
-            vectors = unit_rows(represent_chips(representation.represent, model_name, chips))
+            vectors = embedder.embed(chips)
             vectors = np.ascontiguousarray(vectors.reshape(count, dimension))
         except Exception as exc:  # noqa: BLE001  (that batch is embedded by the analysis)
             _write_error(replies, f"{type(exc).__name__}: {exc}")

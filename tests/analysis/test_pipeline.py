@@ -218,7 +218,7 @@ def test_faces_that_cannot_be_read_are_counted_and_identified_but_not_read(
     tmp_path: Path, intel_classroom: Path, detector: MTCNNDetector, fer_model: EmotionModel
 ) -> None:
     counting = FailingModel(fer_model, fail_on=0)  # counts the model's calls, never fails
-    settings = AnalysisSettings(sample_fps=2.0, embedding_model="Dlib",
+    settings = AnalysisSettings(sample_fps=2.0, embedding_model="Dlib", min_identity_px=12.0,
                                 readability=ReadabilitySettings(min_face_px=4000))
     done = analyse_into(tmp_path / "db.duckdb", intel_classroom, detector, counting, settings)
     assert counting.calls == 0, "no face was shown to the emotion model"
@@ -230,6 +230,20 @@ def test_faces_that_cannot_be_read_are_counted_and_identified_but_not_read(
     assert (done.rows["face_height_px"] > 0).all() and done.rows["sharpness"].notna().all()
     stored = json.loads(done.video["parameters"])["readability"]
     assert ReadabilitySettings.from_json(stored) == settings.readability
+
+
+@pytest.mark.real_data
+def test_faces_too_small_to_identify_are_counted_but_nobody(
+    tmp_path: Path, intel_classroom: Path, detector: MTCNNDetector, fer_model: EmotionModel
+) -> None:
+    """The four adults of this clip are under the 24 px identity needs: their faces are stored
+    and read, but no student is made of them and no embedding is kept."""
+    settings = AnalysisSettings(sample_fps=2.0, embedding_model="Dlib")
+    done = analyse_into(tmp_path / "db.duckdb", intel_classroom, detector, fer_model, settings)
+    assert done.rows["face_height_px"].max() < 24
+    assert done.result.faces > 0 and done.result.tracks == 4
+    assert done.result.students == 0 and done.result.faces_embedded == 0
+    assert done.rows["student_id"].isna().all()
 
 
 # -- re-analysis and failures --------------------------------------------------------------------

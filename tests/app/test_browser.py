@@ -1,9 +1,11 @@
-"""End to end in a real headless browser: upload lessons, wait for them, see the class overview.
+"""End to end in a real headless browser: upload lessons, wait for them, then open the demo term
+and see the class over weeks, a student across lessons and an alert with its evidence.
 
 Drives Debian's chromium (``make test`` installs it where it may) through Playwright against
 ``streamlit run app.py`` on a free localhost port. Screenshots of each page go to
 ``$SCREENSHOT_DIR`` when it is set (``docs/screenshots`` for the README), else to a temporary
-folder. Only the composed sample and the CC-BY Intel clip are uploaded, never the CCTV clip.
+folder: the Analyse page's of the lessons uploaded, the other pages' of the demo term. Only the
+composed sample and the CC-BY Intel clip are uploaded, never the CCTV clip.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ import pytest
 from support.env import INTEL_CLASSROOM, PROJECT_ROOT, VIDEOS, child_env
 
 from emotion_core.core.paths import SAMPLE_VIDEO
+from emotion_core.demo.term import APART, DECLINING
 from emotion_core.store.store import DB_ENV_VAR
+from ui.demo import BANNER, OPEN_LABEL
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
@@ -85,6 +89,28 @@ def settled(page) -> None:  # type: ignore[no-untyped-def]
     page.wait_for_timeout(1500)
 
 
+def choose(page, label: str, typed: str,  # type: ignore[no-untyped-def]
+           option: re.Pattern[str]) -> None:
+    """In the select box labelled ``label``, type ``typed`` (a long list shows only some of its
+    options) and pick the first option that ``option`` matches."""
+    box = page.locator('[data-testid="stSelectbox"]').filter(
+        has=page.locator("label", has_text=re.compile(rf"^{re.escape(label)}$")))
+    box.click()
+    page.keyboard.type(typed)
+    page.get_by_role("option", name=option).first.click()
+    settled(page)
+
+
+def tall_screenshot(page, path: Path, height: int = 2900) -> None:  # type: ignore[no-untyped-def]
+    """A screenshot of a page taller than the window (Streamlit scrolls inside the page, so
+    a full-page screenshot stops at the window's height)."""
+    size = page.viewport_size
+    page.set_viewport_size({"width": size["width"], "height": height})
+    settled(page)
+    page.screenshot(path=path, full_page=True)
+    page.set_viewport_size(size)
+
+
 def test_upload_analyse_and_see_the_class_overview(app_url: str, tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -135,22 +161,47 @@ def test_upload_analyse_and_see_the_class_overview(app_url: str, tmp_path: Path)
             settled(page)
             page.screenshot(path=shots / "2_analyse.png", full_page=True)
 
+            # the demo term, offered below the user's lessons: six weeks of a composed class
+            page.get_by_text("A demo term: every page at work").click()
+            page.get_by_role("button", name=OPEN_LABEL).click()
+            page.get_by_text(BANNER).first.wait_for(timeout=120_000)
+            settled(page)
+
             page.get_by_role("link", name="Class overview").click()
             page.get_by_role("heading", name="Class overview").wait_for(timeout=60_000)
             chart = page.locator('[data-testid="stVegaLiteChart"]').first
             chart.locator("canvas, svg").first.wait_for(timeout=60_000)
             settled(page)
             assert page.get_by_text("Expressions over lesson time").count() >= 1
-            page.screenshot(path=shots / "3_class_overview.png", full_page=True)
+            assert page.get_by_text(BANNER).count() == 1
+            tall_screenshot(page, shots / "3_class_overview.png")  # down to the weeks' chart
 
-            for name, heading, shot in (("Students", "Students", "4_students.png"),
-                                        ("Alerts", "Alerts", "5_alerts.png"),
-                                        ("Evaluate", "Evaluate an emotion model",
-                                         "6_evaluate.png")):
-                page.get_by_role("link", name=name).click()
-                page.get_by_role("heading", name=heading).wait_for(timeout=60_000)
-                settled(page)
-                assert page.locator('[data-testid="stException"]').count() == 0
-                page.screenshot(path=shots / shot, full_page=True)
+            # the student whose mood falls from week 5 on, against the class
+            page.get_by_role("link", name="Students").click()
+            page.get_by_role("heading", name="Students").wait_for(timeout=60_000)
+            settled(page)
+            choose(page, "Student", f"Student {DECLINING}",
+                   re.compile(rf"^Student {DECLINING}$"))
+            page.get_by_role("heading", name=f"Student {DECLINING}").wait_for(timeout=60_000)
+            settled(page)
+            assert page.locator('[data-testid="stException"]').count() == 0
+            tall_screenshot(page, shots / "4_students.png")  # down to the student's lessons
+
+            # the student who does not join the class's laugh, the window shaded
+            page.get_by_role("link", name="Alerts").click()
+            page.get_by_role("heading", name="Alerts", exact=True).wait_for(timeout=60_000)
+            settled(page)
+            choose(page, "Look at", "Apart from the class",
+                   re.compile(rf"· Student {APART} · Apart from the class"))
+            page.get_by_role("heading", name=f"Student {APART}: Apart from the class").wait_for(
+                timeout=60_000)
+            assert page.locator('[data-testid="stException"]').count() == 0
+            page.screenshot(path=shots / "5_alerts.png", full_page=True)
+
+            page.get_by_role("link", name="Evaluate").click()
+            page.get_by_role("heading", name="Evaluate an emotion model").wait_for(timeout=60_000)
+            settled(page)
+            assert page.locator('[data-testid="stException"]').count() == 0
+            page.screenshot(path=shots / "6_evaluate.png", full_page=True)
         finally:
             browser.close()

@@ -1,5 +1,6 @@
 """Tests for emotion_core/identity/embedders.py and the embedding side of analysis/models.py:
-the offline Dlib model loads through DeepFace with no network and tells the JAFFE women apart;
+the offline Dlib model loads with no network, gives DeepFace's Dlib vectors and tells the JAFFE
+women apart;
 VGG-Face without its weights is reported, and ``auto`` falls back and says so."""
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from emotion_core.identity.embedders import (
     FaceEmbedder,
     FaceEmbedderUnavailable,
     cosine_distances,
+    represent_chips,
     unit_rows,
 )
 from emotion_core.identity.sampling import face_quality
@@ -44,11 +46,29 @@ def test_dlib_loads_offline_from_the_pip_package(
     assert (dlib_embedder.name, dlib_embedder.dimension, dlib_embedder.chip_size) == (
         "Dlib", 128, 150
     )
-    # DeepFace found dlib's weights where it looks for them: linked from face-recognition-models
+    # DeepFace finds dlib's weights where it looks for them: linked from face-recognition-models
     weights = deepface_home / ".deepface" / "weights" / DLIB_WEIGHTS
     assert weights.is_symlink() and weights.resolve().is_file()
     assert "face_recognition_models" in str(weights.resolve())
     assert models.load_embedder("Dlib") is dlib_embedder, "built once per process"
+
+
+def test_dlib_gives_deepfaces_dlib_vectors_averaged_with_the_mirror_image(
+    dlib_embedder: FaceEmbedder, deepface_home: Path
+) -> None:
+    """Called directly, dlib gives what DeepFace's ``Dlib`` model gives for the same chips; each
+    vector is the mean of the chip's and its mirror image's."""
+    from deepface import DeepFace
+
+    chips = np.random.default_rng(3).integers(0, 256, (3, 150, 150, 3), dtype=np.uint8)
+    chips[:, 40:110, 40:110] //= 2  # something that is not symmetric
+    direct = dlib_embedder.embed(chips)
+    through_deepface = represent_chips(DeepFace.represent, "Dlib", chips)
+    np.testing.assert_allclose(direct, through_deepface, atol=1e-5)
+    mirrored = dlib_embedder.embed(np.ascontiguousarray(chips[:, :, ::-1]))
+    np.testing.assert_allclose(direct, mirrored, atol=1e-5)
+    unmirrored = np.asarray(dlib_embedder._network.compute_face_descriptor(list(chips)))
+    assert np.abs(unit_rows(unmirrored) - direct).max() > 1e-3, "the mirror image counts"
 
 
 def test_auto_falls_back_to_dlib_and_says_so(
@@ -111,10 +131,10 @@ def test_dlib_tells_the_jaffe_women_apart(
     dm = cosine_distances(means, means)
     same = mean_owner[:, None] == mean_owner[None, :]
     off_diagonal = ~np.eye(20, dtype=bool)
-    assert dm[same & off_diagonal].max() < dlib_embedder.same_person_distance
+    assert dm[same & off_diagonal].max() < dlib_embedder.thresholds.within_lesson
     np.fill_diagonal(dm, np.inf)
     assert (mean_owner[dm.argmin(axis=1)] == mean_owner).all()
-    assert np.median(dm[~same]) > dlib_embedder.same_person_distance
+    assert np.median(dm[~same]) > dlib_embedder.thresholds.within_lesson
     # and faces of these photos are of full quality for the sampler
     assert all(face_quality(f)[0] > 0.5 for f in found)
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from support.tracks import THRESHOLD, THRESHOLDS, CountingEmbedder, direction, faces_at, near
 
-from emotion_core.core.types import Faces
 from emotion_core.identity.embedders import unit_rows
 from emotion_core.identity.people import (
     RosterReferences,
@@ -18,60 +18,9 @@ from emotion_core.identity.people import (
 )
 from emotion_core.identity.sampling import TrackEmbedding, TrackSampler, face_quality
 
-THRESHOLD = 0.1
-
-
-def direction(seed: int, dimension: int = 16) -> np.ndarray:
-    return unit_rows(np.random.default_rng(seed).normal(size=(1, dimension)))[0]
-
-
-def near(vector: np.ndarray, seed: int, spread: float = 0.05) -> np.ndarray:
-    """A vector close to ``vector`` (cosine distance about spread² / 2)."""
-    noise = np.random.default_rng(1000 + seed).normal(size=vector.shape)
-    return unit_rows((vector + spread * noise / np.linalg.norm(noise))[None])[0]
-
 
 def track(track_id: int, vector: np.ndarray, first_s: float, last_s: float) -> TrackEmbedding:
     return TrackEmbedding(track_id, first_s, last_s, 4, vector, samples=3, quality=0.9)
-
-
-class CountingEmbedder:
-    """Embeds a chip as its mean colour (3-d): enough to tell chips apart; counts its work."""
-
-    name = "colour"
-    description = "mean colour (tests)"
-    dimension = 3
-    chip_size = 4
-    same_person_distance = THRESHOLD
-
-    def __init__(self) -> None:
-        self.chips_cut = 0
-        self.embedded: list[int] = []
-
-    def chips(self, image: np.ndarray, faces: Faces) -> np.ndarray:
-        self.chips_cut += len(faces)
-        out = np.empty((len(faces), 4, 4, 3), np.uint8)
-        for i, (x1, y1, x2, y2) in enumerate(faces.boxes.astype(int)):
-            out[i] = image[y1:y2, x1:x2].mean(axis=(0, 1)).astype(np.uint8)
-        return out
-
-    def embed(self, chips: np.ndarray) -> np.ndarray:
-        self.embedded.append(len(chips))
-        return unit_rows(chips.reshape(len(chips), -1, 3).mean(axis=1) + 1.0)
-
-
-def faces_at(time_s: float, boxes: list[tuple[int, int, int, int]], ids: list[int],
-             widths_score: float = 1.0) -> Faces:
-    n = len(boxes)
-    b = np.array(boxes, np.float32).reshape(n, 4)
-    landmarks = np.zeros((n, 5, 2), np.float32)
-    for i, (x1, y1, x2, y2) in enumerate(b):  # a frontal face: nose between the eyes
-        w = x2 - x1
-        landmarks[i] = [[x1 + .3 * w, y1 + .4 * w], [x1 + .7 * w, y1 + .4 * w],
-                        [x1 + .5 * w, y1 + .6 * w], [x1 + .35 * w, y1 + .8 * w],
-                        [x1 + .65 * w, y1 + .8 * w]]
-    return Faces(int(time_s * 10), time_s, b, np.full(n, widths_score, np.float32), landmarks,
-                 track_ids=np.array(ids, np.int64))
 
 
 # -- quality and sampling -------------------------------------------------------------------------
@@ -210,7 +159,7 @@ def test_identify_joins_then_matches() -> None:
     a, b = direction(1), direction(2)
     roster = RosterReferences("m", np.array([5]), a[None])
     tracks = [track(1, near(a, 1), 0, 5), track(2, near(a, 2), 8, 12), track(3, b, 0, 12)]
-    people = identify(tracks, {(1, 3), (2, 3)}, roster, THRESHOLD)
+    people = identify(tracks, {(1, 3), (2, 3)}, roster, THRESHOLDS)
     by_tracks = {p.track_ids: p.student_id for p in people}
     assert by_tracks == {(1, 2): 5, (3,): None}
 
@@ -225,7 +174,7 @@ def test_somebody_new_seen_in_a_frame_or_two_stays_anonymous() -> None:
     pieces = [TrackEmbedding(3, 0.0, 0.5, 2, near(c, 3), samples=2, quality=0.9),
               TrackEmbedding(4, 6.0, 6.5, 1, near(c, 4), samples=1, quality=0.9)]
     tracks = [brief_known, brief_new, *pieces]
-    people = identify(tracks, set(), roster, THRESHOLD)
+    people = identify(tracks, set(), roster, THRESHOLDS)
     kept = {p.track_ids: p.student_id for p in students_of(people, tracks)}
     assert kept == {(1,): 5, (3, 4): None}, "the known student is kept however briefly seen"
     assert {p.track_ids for p in students_of(people, tracks, min_new_frames=4)} == {(1,)}

@@ -9,6 +9,11 @@ import pandas as pd
 
 from benchmarks.identity import orders, replay_matches_pipeline, replay_students, score
 from emotion_core.identity.sampling import TrackEmbedding
+from emotion_core.identity.thresholds import IdentityThresholds
+
+THRESHOLDS = IdentityThresholds(
+    within_lesson=0.1, across_lessons=0.1, suggest_merge=0.2, min_face_px=0.0
+)
 
 PEOPLE = ["p0", "p1", "p2", "p3"]
 RNG = np.random.default_rng(0)
@@ -69,7 +74,7 @@ def test_later_lessons_are_scored_against_the_first() -> None:
 def test_every_order_replays_one_id_per_person() -> None:
     made = [lesson(split) for split in ("p0", "p1", "p2")]
     videos, seen = [v for v, _ in made], [s for _, s in made]
-    every = orders(videos, seen, threshold=0.1)
+    every = orders(videos, seen, thresholds=THRESHOLDS)
     assert set(every["by_order"]) == {"ABC", "ACB", "BAC", "BCA", "CAB", "CBA"}
     for scored in every["by_order"].values():
         assert scored["reid_accuracy"] == 1.0 and scored["students_per_person"] == 1.0
@@ -77,10 +82,10 @@ def test_every_order_replays_one_id_per_person() -> None:
     assert every["worst"]["reid_accuracy"]["value"] == 1.0
 
     # ids numbered as the store numbers new students: 1, 2, ... in order of creation
-    students = replay_students(videos, threshold=0.1)
+    students = replay_students(videos, thresholds=THRESHOLDS)
     assert sorted(set(students[0].values())) == [1, 2, 3, 4]
-    same = replay_matches_pipeline(videos, students, threshold=0.1)
+    same = replay_matches_pipeline(videos, students, thresholds=THRESHOLDS)
     assert same["same_id"] == same["tracks"] == 15 and same["differing"] == []
     students[2][1] = 99
-    assert replay_matches_pipeline(videos, students, threshold=0.1)["differing"] == [
+    assert replay_matches_pipeline(videos, students, thresholds=THRESHOLDS)["differing"] == [
         {"lesson": "C", "track_id": 1, "stored": 99, "replayed": students[0][1]}]
