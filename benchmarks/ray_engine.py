@@ -63,8 +63,6 @@ def cli_seconds(videos: list[Path], db: Path, *engine: str) -> float:
 
 def in_process(videos: list[Path], folder: Path, cpus: int) -> dict[str, Any]:
     """The Ray run split into its parts, against the local engine with its models loaded."""
-    import psutil
-
     from emotion_core.analysis.engine_ray import LessonRequest, analyse_on_ray, ray_cluster
     from emotion_core.analysis.models import load_detector, load_embedder, load_emotion_model
     from emotion_core.analysis.pipeline import analyse_video
@@ -91,9 +89,7 @@ def in_process(videos: list[Path], folder: Path, cpus: int) -> dict[str, Any]:
             with Store(folder / f"{name}.duckdb") as store:
                 outcomes = analyse_on_ray(requests, store)
             times.append(time.perf_counter() - started)
-        workers = sorted({int(o.worker.rsplit(":", 1)[1]) for o in outcomes if o.worker})
-        rss = [round(psutil.Process(pid).memory_info().rss / 2**20) for pid in workers
-               if psutil.pid_exists(pid)]
+        rss = worker_rss_mb(outcomes)
     return {
         "local_warm_s": round(local_warm_s, 2), "cluster_start_s": round(cluster_start_s, 2),
         "ray_first_s": round(times[0], 2), "ray_warm_s": round(times[1], 2),
@@ -101,6 +97,16 @@ def in_process(videos: list[Path], folder: Path, cpus: int) -> dict[str, Any]:
         "same_observations": same_lessons(folder / "local_warm.duckdb",
                                           folder / "ray_warm.duckdb"),
     }
+
+
+def worker_rss_mb(outcomes: list[Any]) -> list[int]:
+    """Resident memory (MiB) of each worker process of this machine that analysed one of
+    ``outcomes`` (``LessonOutcome``s), read now: the cluster must still run."""
+    import psutil
+
+    workers = sorted({int(o.worker.rsplit(":", 1)[1]) for o in outcomes if o.worker})
+    return [round(psutil.Process(pid).memory_info().rss / 2**20) for pid in workers
+            if psutil.pid_exists(pid)]
 
 
 def same_lessons(left: Path, right: Path) -> bool:
