@@ -11,6 +11,7 @@ import ui.data
 import ui.duplicates
 import ui.frame
 from emotion_core.core.labels import EMOTIONS
+from emotion_core.identity.thresholds import SMALLEST_IDENTIFIED_PX
 from emotion_core.store import queries
 
 st.title("Students")
@@ -126,7 +127,10 @@ roster = ui.data.roster(store, path, version, None if group == ALL_CLASSES else 
 if roster.empty:
     st.info(
         "**No students are known yet.** Students appear here once a lesson has been analysed "
-        f"with identification on. {ui.frame.GO_ANALYSE}"
+        f"with identification on, from faces at least {SMALLEST_IDENTIFIED_PX:g} px high: "
+        "smaller faces are counted and "
+        "read in the class's figures but are too small to tell children apart, so they belong "
+        f"to no student. {ui.frame.GO_ANALYSE}"
     )
     st.stop()
 

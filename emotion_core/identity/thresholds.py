@@ -90,6 +90,8 @@ VGG_FACE = IdentityThresholds(
 )
 
 _BY_MODEL = {"Dlib": DLIB, "VGG-Face": VGG_FACE}
+# the smallest face any embedding model identifies (what the pages tell the user)
+SMALLEST_IDENTIFIED_PX = min(t.min_face_px for t in _BY_MODEL.values())
 
 
 def thresholds_for(model: str) -> IdentityThresholds:

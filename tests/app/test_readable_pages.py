@@ -99,3 +99,21 @@ def test_the_alerts_page_says_how_many_faces_the_rules_could_read(far_db: Path) 
     app = run(ALERTS)
     assert f"4 of 12 faces readable: {UNREAD}" in captions(app)
     assert ADVICE in warnings(app)
+
+
+def test_a_lesson_of_faces_too_small_to_identify_says_why_nobody_is_a_student(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lesson analysed with identification on whose faces were all too small to identify: no
+    student, and the Students page says why instead of only "analyse a lesson"."""
+    db = tmp_path / "tiny.duckdb"
+    with Store(db) as store:
+        video_id = store.begin_analysis(record("tiny.mp4", "d" * 64), {"sample_fps": 2.0})
+        rows = observations(video_id, 4, 3, seed=5).assign(face_height_px=15.0)
+        store.stage_observations(rows)
+        store.finish_analysis(video_id, summary(4, len(rows), 3), None)
+    monkeypatch.setenv(DB_ENV_VAR, str(db))
+    app = run(STUDENTS)
+    assert not app.exception
+    assert "No students are known yet" in texts(app.info)
+    assert "at least 24 px high" in texts(app.info)
